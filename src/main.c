@@ -1,0 +1,82 @@
+/* opro-lua: command line and exit codes (0 ok, 1 error, 2 usage,
+ * 130 interrupted). Behaves like `lua` for -e, -l, -v, -h and `-`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lua.h>
+
+#include "host.h"
+
+static const char *usage_text =
+  "usage: opro-lua [options] [script.lua [args...]]\n"
+  "  -e STAT        run the Lua statement STAT\n"
+  "  -l MOD         require module MOD (global MOD = result)\n"
+  "  -v, --version  print the version and exit\n"
+  "  -h, --help     print this help and exit\n"
+  "  --             stop handling options\n"
+  "  -              run the script read from standard input\n"
+  "\n"
+  "Scripts run as the main task of opro-lua's event loop: `opro` is loaded,\n"
+  "and opro.spawn/wait/map/sleep and the LLM client can be used at top level.\n"
+  "Documentation: README.md and docs/ (installed under share/opro-lua).\n";
+
+static int usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "opro-lua: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n%s", usage_text);
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  host_action *acts = calloc((size_t)argc + 1, sizeof *acts);
+  if (!acts) return 1;
+  int nacts = 0, script = -1, i;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) { i++; break; }
+    if (strcmp(a, "-") == 0 || a[0] != '-') break;
+    if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+      printf("opro-lua %s (%s)\n", OPRO_VERSION, LUA_RELEASE);
+      free(acts);
+      return 0;
+    }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      fputs(usage_text, stdout);
+      free(acts);
+      return 0;
+    }
+    if (strcmp(a, "-e") == 0 || strcmp(a, "-l") == 0) {
+      if (i + 1 >= argc) { free(acts); return usage_error("'%s' needs an argument", a); }
+      acts[nacts].kind = a[1] == 'e' ? ACT_EXEC : ACT_REQUIRE;
+      acts[nacts++].text = argv[++i];
+      continue;
+    }
+    if ((a[1] == 'e' || a[1] == 'l') && a[2]) {   /* -eSTAT, -lMOD */
+      acts[nacts].kind = a[1] == 'e' ? ACT_EXEC : ACT_REQUIRE;
+      acts[nacts++].text = a + 2;
+      continue;
+    }
+    free(acts);
+    return usage_error("unknown option '%s'", a);
+  }
+  if (i < argc) {
+    script = i;
+    acts[nacts].kind = ACT_SCRIPT;
+    acts[nacts++].text = argv[i];
+  }
+  if (nacts == 0) {
+    free(acts);
+    return usage_error("%s", "no script given");
+  }
+  host *H = host_new();
+  if (!H) {
+    fprintf(stderr, "opro-lua: cannot create the Lua state (out of memory)\n");
+    free(acts);
+    return 1;
+  }
+  int status = host_run(H, acts, nacts, argv, argc, script);
+  host_free(H);
+  free(acts);
+  return status;
+}
