@@ -11,6 +11,8 @@ CC       ?= cc
 PKG_CONFIG ?= pkg-config
 DEB_PKGS  = liblua5.4-dev lua-cjson-dev libcurl4-openssl-dev libpcre2-dev \
             libsqlite3-dev libmicrohttpd-dev pkg-config make gcc
+# only for tests: an independent JSON Schema validator for the OpenAI spec checks
+TEST_PKGS = python3 python3-jsonschema curl
 HOST_PKGS = lua5.4 lua5.4-cjson libcurl libpcre2-8 sqlite3
 SIM_PKGS  = lua5.4 lua5.4-cjson libmicrohttpd
 
@@ -43,7 +45,7 @@ CTEST_SRC = $(wildcard tests/c/test_*.c)
 CTEST_BIN = $(CTEST_SRC:tests/c/%.c=$(OUT)/tests/%)
 LUA_FILES = $(shell find lua -name '*.lua' | sort)
 
-.PHONY: all deps check-deps test test-c test-lua demo bench install uninstall clean fuzz test-faults FORCE
+.PHONY: all deps test-deps ctests check-deps test test-c test-lua demo bench install uninstall clean fuzz test-faults FORCE
 
 all: bin/opro-lua $(if $(SIM_SRC),bin/opro-sim)
 
@@ -98,7 +100,10 @@ check-deps:
 deps:
 	@sh scripts/install-deps $(DEB_PKGS)
 
-test: deps
+test-deps:
+	@sh scripts/install-deps $(TEST_PKGS)
+
+test: deps test-deps
 	@$(MAKE) --no-print-directory all ctests
 	@sh tests/run $(TESTS)
 
@@ -132,3 +137,5 @@ clean:
 	rm -rf build bin
 
 -include $(wildcard $(OUT)/host/*.d $(OUT)/sim/*.d $(OUT)/tests/*.d)
+# Extra rules of a part of the project (fuzzers, bench helpers): mk/NAME.mk
+-include $(wildcard mk/*.mk)
