@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "embed.h"
+#include "http.h"
 #include "sched.h"
 
 extern int luaopen_cjson(lua_State *L);
@@ -73,6 +74,7 @@ static void install_searcher(lua_State *L) {
 host *host_new(void) {
   host *H = calloc(1, sizeof *H);
   if (!H) return NULL;
+  curl_global_init(CURL_GLOBAL_DEFAULT);
   H->L = luaL_newstate();
   if (!H->L) { free(H); return NULL; }
   luaL_openlibs(H->L);
@@ -88,6 +90,8 @@ void host_free(host *H) {
   if (!H) return;
   lua_close(H->L);      /* closes transfers' userdata before the multi handle */
   sched_free(H->S);
+  http_shutdown();
+  curl_global_cleanup();
   free(H);
 }
 

@@ -341,7 +341,8 @@ void sched_cancel(task *t) {
       if (S->ready_tail == t) S->ready_tail = prev;
     }
   }
-  if (t->state == TASK_BLOCKED && t->wait && t->wait->cancel) t->wait->cancel(t->wait);
+  /* blocked, or woken but not yet resumed: the wait still owns resources */
+  if (t->wait && t->wait->cancel) t->wait->cancel(t->wait);
   t->wait = NULL;
   timers_drop_task(S, t);
   t->state = TASK_CANCELLED;

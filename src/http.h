@@ -1,0 +1,57 @@
+/* http: HTTP transfers over one libcurl multi handle (the scheduler's).
+ * No Lua here: src/lhttp.c is the binding. A request is configured, started
+ * on the multi handle, and calls on_done from the loop when it completes. */
+#ifndef OPRO_HTTP_H
+#define OPRO_HTTP_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+
+#include "sched.h"
+
+typedef struct http_buf {
+  char *data;
+  size_t len, cap;
+} http_buf;
+
+typedef struct http_request http_request;
+struct http_request {
+  sched_transfer xfer;          /* first: CURLOPT_PRIVATE points here */
+  sched *S;
+  CURL *easy;
+  struct curl_slist *headers;
+  http_buf body;                /* response body */
+  http_buf head;                /* response header lines of the final response */
+  char *url_for_errors;         /* the URL without its query string (keys live there) */
+  long status;
+  CURLcode rc;
+  int running;                  /* added to the multi handle */
+  int finished;
+  double started, elapsed;
+  void (*on_done)(http_request *r, void *ud);
+  void *ud;
+};
+
+/* Creates a request for url. Returns NULL on allocation failure. */
+http_request *http_new(sched *S, const char *url);
+int http_set_method(http_request *r, const char *method);
+int http_add_header(http_request *r, const char *name, const char *value);
+int http_set_body(http_request *r, const char *body, size_t len);
+void http_set_timeouts(http_request *r, long total_ms, long connect_ms);
+/* Starts the transfer; on_done runs from the loop when it ends. */
+int http_start(http_request *r, void (*on_done)(http_request *, void *), void *ud);
+/* Stops a running transfer (no callback) — safe when finished. */
+void http_abort(http_request *r);
+void http_free(http_request *r);
+
+/* Failure category of a finished transfer: NULL on success, else one of
+ * "timeout", "connect", "reset", "transport". */
+const char *http_error_code(const http_request *r);
+
+/* Frees the pooled easy handles (at exit, after the last transfer). */
+void http_shutdown(void);
+
+/* Transfers in flight and the highest count seen. */
+void http_counts(int *inflight, int *peak);
+
+#endif

@@ -1,0 +1,107 @@
+-- The HTTP transport (opro.core.http) against a small local fixture server.
+local T = require "testlib"
+local http = require "opro.core.http"
+local cjson = require "cjson"
+
+local dir = T.tmpdir()
+local portfile = dir .. "/port"
+os.execute(string.format("python3 %s/tests/lib/http_fixture_server.py %s >/dev/null 2>&1 & echo $! > %s/pid",
+  T.root, portfile, dir))
+local pid = T.read(dir .. "/pid"):match("%d+")
+T.cleanup(function() os.execute("kill " .. pid .. " 2>/dev/null") end)
+local port
+for _ = 1, 200 do
+  port = T.read(portfile)
+  if port then break end
+  opro.sleep(0.025)
+end
+assert(port, "fixture server did not start")
+local base = "http://127.0.0.1:" .. port
+
+T.test("POST sends method, headers and body; response has status, headers, body, time", function()
+  local resp, err = http.request{ url = base .. "/echo?x=1", body = '{"a":1}',
+    headers = { ["content-type"] = "application/json", ["X-Test"] = "yes" } }
+  T.ok(resp, err)
+  T.eq(resp.status, 200)
+  local echo = cjson.decode(resp.body)
+  T.eq(echo.method, "POST")
+  T.eq(echo.body, '{"a":1}')
+  T.eq(echo.query, "x=1")
+  T.eq(echo.headers["x-test"], "yes")
+  T.eq(echo.headers["content-type"], "application/json")
+  T.eq(echo.headers["expect"], nil, "no Expect: 100-continue")
+  T.eq(resp.headers["content-type"], "application/json")
+  T.eq(resp.headers["x-multi"], "a, b", "repeated headers are joined")
+  T.ok(resp.time >= 0 and resp.time < 10)
+end)
+
+T.test("GET by default without a body; other methods by name", function()
+  local resp = assert(http.request{ url = base .. "/echo" })
+  T.eq(cjson.decode(resp.body).method, "GET")
+  resp = assert(http.request{ url = base .. "/echo", method = "DELETE" })
+  T.eq(cjson.decode(resp.body).method, "DELETE")
+end)
+
+T.test("HTTP error statuses are responses, not failures", function()
+  local resp = assert(http.request{ url = base .. "/status/429" })
+  T.eq(resp.status, 429)
+  T.eq(resp.headers["retry-after"], "1")
+end)
+
+T.test("concurrent requests overlap", function()
+  local list = {}
+  for i = 1, 20 do list[i] = i end
+  local t0 = opro.now()
+  local r = opro.map(list, function() return http.request{ url = base .. "/sleep?ms=300" }.status end)
+  local dt = opro.now() - t0
+  for i = 1, 20 do T.eq(r[i], 200) end
+  T.ok(dt < 3.0, string.format("20 x 300 ms took %.2f s (sequential: 6 s)", dt))
+  T.ok(http.stats().peak >= 10, "peak in flight " .. http.stats().peak)
+end)
+
+T.test("a timeout returns nil, message, 'timeout'", function()
+  local resp, msg, code = http.request{ url = base .. "/sleep?ms=3000", timeout = 0.2 }
+  T.eq(resp, nil)
+  T.eq(code, "timeout")
+  T.contains(msg, "/sleep")
+end)
+
+T.test("a refused connection returns code 'connect'", function()
+  local _, msg, code = http.request{ url = "http://127.0.0.1:9/x", connect_timeout = 2 }
+  T.eq(code, "connect")
+  T.contains(msg, "127.0.0.1:9")
+end)
+
+T.test("a connection closed without an answer returns code 'reset'", function()
+  local _, _, code = http.request{ url = base .. "/reset" }
+  T.eq(code, "reset")
+end)
+
+T.test("error messages never include the query string (API keys live there)", function()
+  local _, msg = http.request{ url = "http://127.0.0.1:9/v1/x?key=SECRET123", connect_timeout = 2 }
+  T.ok(not msg:find("SECRET123", 1, true), msg)
+end)
+
+T.test("a large body arrives whole", function()
+  local resp = assert(http.request{ url = base .. "/big?n=3000000" })
+  T.eq(#resp.body, 3000000)
+end)
+
+T.test("cancelling a task mid-request aborts the transfer", function()
+  local t = opro.spawn(function() return http.request{ url = base .. "/sleep?ms=5000" } end)
+  opro.sleep(0.1)
+  T.eq(http.stats().inflight, 1)
+  t:cancel()
+  T.eq(http.stats().inflight, 0)
+  T.eq(t:status(), "cancelled")
+end)
+
+T.test("misuse raises", function()
+  T.raises(function() http.request{} end, "field 'url'")
+  T.raises(function() http.request{ url = "ftp://x" } end, "http:// or https://")
+  T.raises(function() http.request{ url = base, timeout = "soon" } end, "field 'timeout'")
+  T.raises(function() http.request{ url = base, headers = { [1] = "x" } } end, "headers must map")
+  T.raises(function() http.request("x") end, "table expected")
+end)
+
+T.done()
