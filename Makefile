@@ -126,7 +126,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)
 	install -m 755 bin/opro-lua $(wildcard bin/opro-sim) $(DESTDIR)$(BINDIR)/
 	cp -R lua $(DESTDIR)$(DATADIR)/
-	cp -R examples $(DESTDIR)$(DATADIR)/
+	cp -R examples docs $(DESTDIR)$(DATADIR)/
 	install -m 644 docs/opro-lua.1 $(DESTDIR)$(MANDIR)/opro-lua.1
 
 uninstall:
