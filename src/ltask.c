@@ -73,6 +73,29 @@ static int l_await(lua_State *L) {
   return sched_block(L, &await_wait, 0, NULL);
 }
 
+/* park(): blocks the calling task until unpark(task) (or cancellation).
+ * unpark(task) -> true when the task was parked (it becomes ready). */
+static int park_resume(sched_wait *w, lua_State *co) {
+  (void)w;
+  (void)co;
+  return 0;
+}
+static sched_wait park_wait = {park_resume, NULL};
+
+static int l_park(lua_State *L) {
+  sched_check_blocking(L, "opro.park");
+  lua_settop(L, 0);
+  return sched_block(L, &park_wait, 0, NULL);
+}
+
+static int l_unpark(lua_State *L) {
+  task *t = sched_checktask(L, 1);
+  int parked = t->state == TASK_BLOCKED && t->wait == &park_wait;
+  if (parked) sched_wake(t);
+  lua_pushboolean(L, parked);
+  return 1;
+}
+
 static int l_current(lua_State *L) {
   task *t = sched_current(L);
   if (!t) return 0;
@@ -160,7 +183,7 @@ static const luaL_Reg task_meta[] = {
 
 static const luaL_Reg funcs[] = {
   {"spawn", l_spawn}, {"sleep", l_sleep}, {"now", l_now}, {"await", l_await},
-  {"current", l_current}, {NULL, NULL}};
+  {"current", l_current}, {"park", l_park}, {"unpark", l_unpark}, {NULL, NULL}};
 
 int luaopen_opro_core_task(lua_State *L) {
   if (luaL_newmetatable(L, TASK_MT)) {
