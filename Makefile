@@ -105,14 +105,14 @@ test-deps:
 
 test: deps test-deps
 	@$(MAKE) --no-print-directory all ctests
-	@sh tests/run $(TESTS)
+	@OPRO_BIN=$(OUT)/opro-lua OPRO_SIM=$(OUT)/opro-sim OPRO_SANITIZE=$(SANITIZE) sh tests/run $(TESTS)
 
 ctests: $(CTEST_BIN)
 	@mkdir -p build; rm -f build/ctests; ln -s $(VARIANT)/tests build/ctests
 
 test-faults: deps
 	@$(MAKE) --no-print-directory all
-	@sh tests/run tests/integration/faults_*.lua
+	@OPRO_BIN=$(OUT)/opro-lua OPRO_SIM=$(OUT)/opro-sim sh tests/run tests/integration/faults_*.lua
 
 demo: deps
 	@$(MAKE) --no-print-directory all

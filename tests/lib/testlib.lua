@@ -114,6 +114,8 @@ end
 --- The repository's top directory (tests/run exports OPRO_ROOT).
 T.root = os.getenv("OPRO_ROOT") or "."
 T.bin = os.getenv("OPRO_BIN") or (T.root .. "/bin/opro-lua")
+--- The opro-sim binary the integration tests start.
+T.sim = os.getenv("OPRO_SIM") or (T.root .. "/bin/opro-sim")
 
 --- A fresh temporary directory, removed at T.done().
 function T.tmpdir()

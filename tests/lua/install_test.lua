@@ -3,7 +3,8 @@
 local T = require "testlib"
 
 local dest = T.tmpdir()
-local rc, out, err = T.sh(string.format("cd %s && make -s install DESTDIR=%s PREFIX=/usr", T.shquote(T.root), dest))
+local rc, out, err = T.sh(string.format("cd %s && make -s install DESTDIR=%s PREFIX=/usr SANITIZE=%s",
+  T.shquote(T.root), dest, os.getenv("OPRO_SANITIZE") or ""))
 
 T.test("make install DESTDIR=... PREFIX=/usr succeeds", function()
   T.eq(rc, 0, out .. err)
