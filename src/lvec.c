@@ -513,10 +513,9 @@ static int f_hash_embed(lua_State *L) {
   int scratch_idx = 0;
   for (lua_Integer i = 1; i <= n; i++) {
     size_t len;
-    lua_geti(L, 1, i);
-    const char *t = lua_tolstring(L, -1, &len);
-    if (!t || lua_type(L, -1) != LUA_TSTRING)
+    if (lua_geti(L, 1, i) != LUA_TSTRING)
       luaL_error(L, "opro.embed.hashed: text %I is a %s, not a string", i, luaL_typename(L, -1));
+    const char *t = lua_tolstring(L, -1, &len);
     if (2 * len + 2 > scap) {
       if (scratch_idx) lua_remove(L, scratch_idx);
       scap = 2 * len + 64;

@@ -30,7 +30,8 @@ static int fail(parser *p, const char *at, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  snprintf(p->out->err, sizeof p->out->err, "%s at byte %zu", msg, (size_t)(at - p->base) + 1);
+  snprintf(p->out->err, sizeof p->out->err, "%s%s at byte %zu", at >= p->end ? "unexpected end of text: " : "", msg,
+           (size_t)(at - p->base) + 1);
   return -1;
 }
 
@@ -282,7 +283,7 @@ static int literal(parser *p, const char *word) {
 
 static int value(parser *p, int depth) {
   if (depth > MAX_DEPTH) return fail(p, p->s, "nesting deeper than %d", MAX_DEPTH);
-  if (p->s >= p->end) return fail(p, p->s, "unexpected end of text");
+  if (p->s >= p->end) return fail(p, p->s, "expected a value");
   switch (*p->s) {
     case '{': return object(p, depth);
     case '[': return array(p, depth);
