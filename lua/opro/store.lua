@@ -406,7 +406,8 @@ local function new_run(st, row)
 end
 
 --- Starts a run, or with resume=true continues the last unfinished run of
--- that name (run.resumed tells which). Fields: name (default "run"),
+-- that name (status other than "done": running, interrupted, failed, ...;
+-- run.resumed tells which). Fields: name (default "run"),
 -- config (table or JSON text; secrets are scrubbed), script (text),
 -- seed (integer).
 function Store:run(t)
@@ -425,7 +426,7 @@ function Store:run(t)
     config = v
   end
   if t.resume then
-    local rows = self:_rows("SELECT * FROM runs WHERE name = ? AND status IN ('running', 'interrupted') ORDER BY id DESC LIMIT 1", name)
+    local rows = self:_rows("SELECT * FROM runs WHERE name = ? AND status <> 'done' ORDER BY id DESC LIMIT 1", name)
     if rows[1] then
       self:_exec("UPDATE runs SET status = 'running', finished = NULL WHERE id = ?", rows[1].id)
       local r = new_run(self, rows[1])

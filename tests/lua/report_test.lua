@@ -42,6 +42,7 @@ for idx = 1, 6 do
   run:record_evaluation{ key = "k7", split = "test", index = idx, input = "Q" .. idx, target = tostring(idx),
     response = "r", prediction = "0", correct = false }
 end
+for step = 0, 4 do run:record_metrics{ step = step, metrics = { diversity = step / 10, note = "<i>x</i>" } } end
 run:finish{ status = "done" }
 
 local lr = st:run{ name = "linreg", config = { task = { kind = "linear_regression", better = "lower", w_true = 15, b_true = 14 } } }
@@ -199,6 +200,8 @@ T.test("the HTML report is one self-contained file with every text escaped", fun
   local _, dots = page:gsub('<circle class="pt"', "")
   T.eq(dots, scored)
   T.contains(page, "Test accuracy of the top instructions")
+  T.contains(page, "<h2>Step metrics</h2>")
+  T.contains(page, '<th class="num">diversity</th>')
 end)
 
 local chromium

@@ -340,6 +340,29 @@ local function calls_section(d)
   return table.concat(out, "\n")
 end
 
+-- per-step metrics (diversity, ...): a table of the numeric ones
+local function metrics_section(d)
+  if not d.metrics or #d.metrics == 0 then return "" end
+  local names, seen = {}, {}
+  for _, m in ipairs(d.metrics) do
+    for k, v in pairs(m.metrics) do
+      if type(v) == "number" and not seen[k] then seen[k] = true; names[#names + 1] = k end
+    end
+  end
+  if #names == 0 then return "" end
+  table.sort(names)
+  local out = { "<h2>Step metrics</h2>", '<table id="metrics" class="sortable"><thead><tr><th class="num">rep</th><th class="num">step</th>' }
+  for _, k in ipairs(names) do out[#out + 1] = '<th class="num">' .. esc(k) .. "</th>" end
+  out[#out + 1] = "</tr></thead><tbody>"
+  for _, m in ipairs(d.metrics) do
+    local row = { string.format('<tr><td class="num">%d</td><td class="num">%d</td>', m.rep, m.step) }
+    for _, k in ipairs(names) do row[#row + 1] = '<td class="num">' .. esc(num(m.metrics[k])) .. "</td>" end
+    out[#out + 1] = table.concat(row) .. "</tr>"
+  end
+  out[#out + 1] = "</tbody></table>"
+  return table.concat(out, "\n")
+end
+
 --- The page.
 function M.render(d)
   local r, s = d.run, d.summary
@@ -364,6 +387,7 @@ function M.render(d)
   if d.kind == "linear_regression" then body[#body + 1] = lr_chart(d) end
   if d.kind == "tsp" then body[#body + 1] = tsp_chart(d) end
   body[#body + 1] = test_section(d)
+  body[#body + 1] = metrics_section(d)
   body[#body + 1] = "<h2>Candidates</h2>"
   body[#body + 1] = candidates_table(d)
   body[#body + 1] = calls_section(d)
