@@ -128,7 +128,7 @@ function M.error_message(obj, raw)
       local msg = type(e.message) == "string" and e.message or "error"
       local extra = {}
       if type(e.type) == "string" then extra[#extra + 1] = e.type end
-      if e.code ~= nil and e.code ~= null then extra[#extra + 1] = tostring(e.code) end
+      if e.code ~= nil and e.code ~= null then extra[#extra + 1] = tostring(math.tointeger(e.code) or e.code) end
       if #extra > 0 then msg = msg .. " (" .. table.concat(extra, ", ") .. ")" end
       return msg
     end
