@@ -738,8 +738,7 @@ function LLM:embed(texts, opts)
                         cached = false, cost = cost, request_id = rid }
 end
 
--- internals, for tests
-M._secret_of = nil
+-- the protocol modules (request building and parsing), for tests and tools
 M.protocols = protocols
 
 return setmetatable(M, { __call = function(_, cfg) return M.new(cfg) end })
