@@ -145,7 +145,7 @@ LLM.__index = LLM
 LLM.__name = "opro.llm"
 
 function LLM:__tostring()
-  return fmt("opro.llm(%s, model %s, %s)", self.provider, self.model, self.base_url)
+  return fmt("opro.llm(%s, model %s, %s)", self.provider, self.model, (self.base_url:gsub("[?#].*", "")))
 end
 
 local function scrub(S, s)
