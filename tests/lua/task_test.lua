@@ -304,6 +304,11 @@ T.test("tsp: generated instances (numpy seed), exact optimum vs brute force, bas
   T.eq(#tsp.initial, 5)
   for _, tour in ipairs(tsp.initial) do T.eq(tsp:validate(tour), true) end
   T.eq(opro.task.tsp{ n = 8, seed = 3 }.coords, tsp.coords, "deterministic")
+  T.ne(opro.task.tsp{ n = 8, seed = 4 }.coords, tsp.coords)
+  local np = opro.task.tsp{ n = 6, seed = 3, generator = "numpy" }
+  T.eq(np.coords, opro.task.tsp{ n = 6, seed = 3, generator = "numpy" }.coords)
+  for _, tour in ipairs(np.initial) do T.eq(np:validate(tour), true) end
+  T.near(np.optimal_length, brute_force(np.coords), 1e-9)
   T.near(tsp.optimal_length, brute_force(tsp.coords), 1e-9)
   T.near(select(2, tsp:score(tsp.optimal_tour)).length, tsp.optimal_length, 1e-9)
   T.ok(tsp.nn_length >= tsp.optimal_length - 1e-9)
