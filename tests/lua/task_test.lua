@@ -115,6 +115,22 @@ T.test("score = fraction of train items answered correctly; all items at once; e
   T.eq(run.evals[#run.evals].split, "test")
 end)
 
+T.test("answers are checked by the item's kind (choice: the prompt's options; boolean)", function()
+  local D = opro.dataset
+  local mmlu = D.load("mmlu:tiny", { data_dir = FIX .. "/datasets/ref" })
+  local task = opro.task.instruction{ train = mmlu, scorer = fake_scorer{
+    ["What is 1 + 1?"] = "(B)", ["really"] = "7", ["Pick the statement"] = "(A)" } }
+  local s, d = task:score("Answer.")
+  T.near(s, 2 / 3, 1e-12)
+  T.eq(d.wrong, { 2 })
+  local nav = D.load("bbh:navigate", { data_dir = FIX .. "/datasets/ref" })
+  local t2 = opro.task.instruction{ train = nav, scorer = fake_scorer{
+    ["Take 1 step. Take 1 step back."] = "yes", ["Take 2 steps."] = "Yes", ["Turn left."] = "no" } }
+  local s2, d2 = t2:score("Answer.")
+  T.near(s2, 1 / 3, 1e-12)
+  T.eq(d2.wrong, { 1, 2 })
+end)
+
 T.test("concurrency caps the items in flight; a failed call fails the score with its code", function()
   local items = gsm_items()
   local scorer = fake_scorer({}, { delay = 0.01 })
