@@ -130,7 +130,7 @@ function Task:score(solution, _)
   end
   if res.status ~= 0 then
     return nil, string.format("shell objective: `%s` exited with status %d%s", cmd, res.status,
-      res.stderr ~= "" and (": " .. tail(res.stderr)) or ""), "command"
+      res.stderr:find("%S") and (": " .. tail(res.stderr):gsub("%s+$", "")) or ""), "command"
   end
   local score = M.last_number(res.stdout)
   if score == nil then
