@@ -304,7 +304,7 @@ function Task:run_items(instruction, items, split, ctx)
 end
 
 function Task:score(solution, ctx)
-  return self:run_items(solution, self.train, "train", ctx)
+  return self:run_items(solution, self.train, ctx and ctx.split or "train", ctx)
 end
 
 --- The held-out score on the test split (nil, message when there is none).
