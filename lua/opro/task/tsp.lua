@@ -223,6 +223,7 @@ function M.new(o)
   base.base(t, "tsp", function(opts)
     if opts.coords == nil then opts.coords = t.coords end
     if opts.n == nil then opts.n = t.n end
+    if opts.num_decimals == nil then opts.num_decimals = t.decimals end
   end)
   -- reference points: the optimum (n <= 15) and both baselines
   t.nn_length, t.nn_tour = t.h.nearest_neighbour(t.coords)
