@@ -197,6 +197,16 @@ T.test("the task's template gets position, dataset and the reference's random ex
   task.template({}, { step = 1, position = "Q_end", exemplars = {} })
   T.eq(seen.position, "Q_end")
   T.eq(seen.exemplars, {})
+  -- a shell objective: no exemplars, raw scores (no buckets)
+  local sh = opro.task.shell{ command = "true", initial = "x" }
+  T.eq(sh.template({}, { step = 1 }), "META")
+  T.eq(seen.exemplars, {})
+  T.eq(seen.num_score_buckets, "none")
+  -- TSP and linear regression templates get the instance
+  local tsp = opro.task.tsp{ instance = { coords = { { 0, 0 }, { 1, 1 }, { 2, 0 } } } }
+  T.eq(tsp.template({}, {}), "TSP")
+  T.eq(seen.coords, tsp.coords)
+  T.eq(seen.num_decimals, 0)
 end)
 
 -- ------------------------------------------------------------ linear regression

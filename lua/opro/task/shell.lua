@@ -83,6 +83,8 @@ function M.new(o)
   }, Task)
   base.base(t, "instruction", function(opts)
     if opts.exemplars == nil then opts.exemplars = {} end
+    -- a harness's numbers are not accuracies in [0, 1]: shown as they are
+    if opts.num_score_buckets == nil then opts.num_score_buckets = "none" end
   end)
   t.kind = "shell"
   return t
