@@ -80,12 +80,19 @@ $(OUT)/sim/embedded_lua.o: $(OUT)/embedded_lua.c
 	$(CC) $(SIM_CFLAGS) -c -o $@ $<
 
 # The Lua standard library is compiled into the binaries (see src/embed.h).
-$(OUT)/embedded_lua.c: $(LUA_FILES) scripts/embed-lua
+# The lists of files are stamps too: removing or adding a file (a branch
+# switch, a merge) regenerates what lists them.
+$(OUT)/lua-files.list: FORCE
+	@mkdir -p $(dir $@); echo $(LUA_FILES) > $@.tmp; cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+$(OUT)/src-files.list: FORCE
+	@mkdir -p $(dir $@); echo $(HOST_SRC) > $@.tmp; cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+
+$(OUT)/embedded_lua.c: $(LUA_FILES) $(OUT)/lua-files.list scripts/embed-lua
 	@mkdir -p $(dir $@)
 	sh scripts/embed-lua $(LUA_FILES) > $@.tmp && mv $@.tmp $@
 
 # C modules register themselves by defining luaopen_opro_core_NAME.
-$(OUT)/modules.h: $(HOST_SRC) scripts/gen-modules
+$(OUT)/modules.h: $(HOST_SRC) $(OUT)/src-files.list scripts/gen-modules
 	@mkdir -p $(dir $@)
 	sh scripts/gen-modules $(HOST_SRC) > $@.tmp && (cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@)
 
