@@ -90,6 +90,10 @@ static void test_helpers(void) {
   TAP_OK(ex_answer_text("(A) west (B) east", 17, 1, &t) == 0 && strcmp(t.p, "east") == 0, "answer text");
   TAP_OK(ex_answer_text("(A) west (B) east", 17, 2, &t) == 1, "answer text beyond the options");
   TAP_OK(ex_post(":: 42\nmore", 10, &t) == 0 && strcmp(t.p, "42") == 0, "post");
+  char bang[200];
+  memset(bang, '!', sizeof bang);
+  TAP_OK(ex_remove_punct(bang, sizeof bang, 1, &t) == 0 && t.n == 200 * strlen("<EXCLAMATION>"),
+         "filename punctuation grows the text (regression: heap overflow found by fuzzing)");
   ex_buf_free(&t);
 
   ex_score_opts so = {{1, 0, 0}, EX_BOXED_OFF, 1, 0};
