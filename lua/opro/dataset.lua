@@ -10,7 +10,7 @@
 -- Bad input raises an error naming the file and the line or field.
 local cjson = require "cjson"
 local csv = require "opro.dataset.csv"
-local rng = require "opro.dataset.rng"
+local rng = require "opro.random"
 
 local M = {}
 M.rng = rng

@@ -183,44 +183,46 @@ local function exemplar(item)
 end
 
 --- The exemplars of the meta-prompt at a step (the reference's
--- few_shot_selection_criteria): opts.exemplars = "random" (default:
--- np.random.seed(step - 1); np.sort(np.random.choice(train_index, 3))),
--- "constant" (seed 0), "wrong" (the train items the instructions in the
--- history get wrong most often), "none", or a list of items. The count is
--- opts.num_exemplars (default 3).
+-- few_shot_selection_criteria), chosen by opro.template.exemplars:
+-- opts.exemplars = "random" (default: np.random.seed(step - 1);
+-- np.sort(np.random.choice(train_index, 3))), "constant" (seed 0), "wrong"
+-- (accumulative_most_frequent: the train items the instructions in the
+-- history get wrong most often), "current_wrong" (current_most_frequent:
+-- counted over the instructions the meta-prompt shows), "none", or a list of
+-- items. The count is opts.num_exemplars (default 3).
 function Task:pick_exemplars(history, opts)
   local how = self.exemplars or "random"
   if type(how) == "table" then return how end
   local k = opts.num_exemplars or self.num_exemplars
   if how == "none" or k == 0 then return {} end
+  local ex = require "opro.template.exemplars"
   local train = self.train
-  k = math.min(k, #train)
-  local step = math.tointeger(opts.step) or 1
-  local chosen = {}
-  if how == "random" or how == "constant" then
-    local np = require("opro.dataset.rng").numpy(how == "constant" and 0 or math.max(step - 1, 0))
-    for _, i in ipairs(np:choice(#train, k)) do chosen[#chosen + 1] = train[i + 1] end
-  elseif how == "wrong" then
-    local count, pos = {}, {}
-    for i, it in ipairs(train) do pos[it.index or (i - 1)] = it end
-    for _, e in ipairs(history) do
-      local wrong = type(e.details) == "table" and e.details.wrong
-      if type(wrong) == "table" then
-        for _, idx in ipairs(wrong) do count[idx] = (count[idx] or 0) + 1 end
+  local o = { k = math.min(k, #train), step = math.max(math.tointeger(opts.step) or 1, 1),
+              max_num_instructions = opts.max_num_instructions, score_threshold = opts.score_threshold }
+  local chosen
+  if how == "random" then
+    chosen = ex.random(train, o)
+  elseif how == "constant" then
+    chosen = ex.constant(train, o)
+  elseif how == "wrong" or how == "current_wrong" then
+    -- details.wrong holds dataset indices; exemplars counts train positions
+    local pos = {}
+    for i, it in ipairs(train) do pos[it.index or (i - 1)] = i end
+    local h = {}
+    for j, e in ipairs(history) do
+      local wrong = {}
+      local listed = type(e.details) == "table" and e.details.wrong
+      if type(listed) == "table" then
+        for _, idx in ipairs(listed) do wrong[#wrong + 1] = pos[idx] end
       end
+      h[j] = { solution = e.solution, score = e.score, step = e.step, wrong = wrong }
     end
-    local ids = {}
-    for idx in pairs(count) do if pos[idx] then ids[#ids + 1] = idx end end
-    table.sort(ids, function(a, b)
-      if count[a] ~= count[b] then return count[a] > count[b] end
-      return a < b
-    end)
-    for i = 1, math.min(k, #ids) do chosen[i] = pos[ids[i]] end
+    o.current = how == "current_wrong"
+    chosen = ex.most_wrong(h, train, o)
   else
-    error("opro.task.instruction: exemplars must be 'random', 'constant', 'wrong', 'none' or a list; got '"
-      .. tostring(how) .. "'", 2)
+    error("opro.task.instruction: exemplars must be 'random', 'constant', 'wrong', 'current_wrong', "
+      .. "'none' or a list; got '" .. tostring(how) .. "'", 2)
   end
-  table.sort(chosen, function(a, b) return (a.index or 0) < (b.index or 0) end)
   local out = {}
   for i, it in ipairs(chosen) do out[i] = exemplar(it) end
   return out

@@ -12,11 +12,11 @@
 -- np.random.seed(seed); 5 starting (w, b) drawn uniform in [10, 20) with
 -- seeds 10 * seed and 100 * seed, rounded (half to even) and deduplicated.
 -- seed = i + 1 gives the reference's rep i (numpy's legacy generator is
--- reproduced bit for bit by opro.dataset.rng.numpy).
+-- reproduced bit for bit by opro.random.numpy).
 -- Proposals are rounded to `decimals` (default 0, as the reference) before
 -- scoring, so the key, the score and the success test see the same pair.
 local base = require "opro.task"
-local rng = require "opro.dataset.rng"
+local rng = require "opro.random"
 
 local M = {}
 

@@ -14,7 +14,7 @@
 -- The C helpers of opro.tsp (length, valid, optimal, nearest_neighbour,
 -- farthest_insertion) are used when present; otherwise small Lua versions.
 local base = require "opro.task"
-local rng = require "opro.dataset.rng"
+local rng = require "opro.random"
 
 local M = {}
 

@@ -19,69 +19,27 @@
 -- `train`.
 local M = {}
 
-local N, MIDDLE = 624, 397
-local MASK32 = 0xffffffff
+local random = require "opro.random"
 
---- NumPy's legacy RandomState: MT19937 seeded with np.random.seed(seed).
--- Returns an object with :uint32() and :interval(max) (random_interval).
+--- NumPy's legacy RandomState: MT19937 seeded with np.random.seed(seed)
+-- (opro.random.numpy). Returns an object with .uint32() and .interval(max)
+-- (random_interval).
 function M.numpy_rng(seed)
   seed = math.tointeger(seed)
-  if not seed or seed < 0 or seed > MASK32 then
+  if not seed or seed < 0 or seed > 0xffffffff then
     error("opro.template.exemplars: seed must be an integer in [0, 2^32), got " .. tostring(seed), 2)
   end
-  local mt = {}
-  mt[0] = seed
-  for i = 1, N - 1 do
-    local prev = mt[i - 1]
-    mt[i] = (1812433253 * (prev ~ (prev >> 30)) + i) & MASK32
-  end
-  local pos = N
-  local rng = {}
-  function rng.uint32()
-    if pos >= N then
-      for k = 0, N - 1 do
-        local y = (mt[k] & 0x80000000) | (mt[(k + 1) % N] & 0x7fffffff)
-        local v = mt[(k + MIDDLE) % N] ~ (y >> 1)
-        if y & 1 == 1 then v = v ~ 0x9908b0df end
-        mt[k] = v
-      end
-      pos = 0
-    end
-    local y = mt[pos]
-    pos = pos + 1
-    y = y ~ (y >> 11)
-    y = y ~ ((y << 7) & 0x9d2c5680)
-    y = y ~ ((y << 15) & 0xefc60000)
-    y = y ~ (y >> 18)
-    return y & MASK32
-  end
-  -- a uniform integer in [0, max] by masked rejection (NumPy's random_interval)
-  function rng.interval(max)
-    if max == 0 then return 0 end
-    if max > MASK32 then error("opro.template.exemplars: interval too large", 2) end
-    local mask = max
-    mask = mask | (mask >> 1); mask = mask | (mask >> 2); mask = mask | (mask >> 4)
-    mask = mask | (mask >> 8); mask = mask | (mask >> 16)
-    while true do
-      local v = rng.uint32() & mask
-      if v <= max then return v end
-    end
-  end
-  return rng
+  local np = random.numpy(seed)
+  return {
+    uint32 = function() return np:next32() end,
+    interval = function(max) return np:interval(max) end,
+  }
 end
 
 --- np.random.seed(seed); np.random.permutation(n): a list of 0..n-1.
 function M.numpy_permutation(n, seed)
-  local rng = M.numpy_rng(seed)
-  local arr = {}
-  for i = 0, n - 1 do arr[i] = i end
-  for i = n - 1, 1, -1 do
-    local j = rng.interval(i)
-    arr[i], arr[j] = arr[j], arr[i]
-  end
-  local out = {}
-  for i = 0, n - 1 do out[i + 1] = arr[i] end
-  return out
+  M.numpy_rng(seed)   -- checks the seed
+  return random.numpy(seed):permutation(n)
 end
 
 --- np.random.seed(seed); np.random.choice(list, k, replace=False): the

@@ -1,4 +1,4 @@
---- opro.dataset.rng: small deterministic random number generators that do
+--- opro.random: small deterministic random number generators that do
 -- not touch math.random's state.
 --
 --   local r = rng.new(seed)        -- xoshiro256** seeded through splitmix64
