@@ -165,4 +165,5 @@ T.test("bad options exit 2 naming the problem", function()
   end
 end)
 
+S.shutdown_test()
 T.done()
