@@ -199,6 +199,7 @@ static enum MHD_Result handle_stats(struct MHD_Connection *c, const char *url, c
   struct MHD_Response *r = MHD_create_response_from_buffer(sizeof bad - 1, (void *)bad, MHD_RESPMEM_PERSISTENT);
   if (!r) return MHD_NO;
   MHD_add_response_header(r, "Content-Type", "application/json");
+  MHD_add_response_header(r, "x-request-id", "req_stats");
   enum MHD_Result ret = MHD_queue_response(c, 405, r);
   MHD_destroy_response(r);
   return ret;
