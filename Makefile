@@ -29,7 +29,7 @@ endif
 
 OUT      = build/$(VARIANT)
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-CFLAGS_ALL = -DOPRO_VERSION=\"$(VERSION)\" -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(OPTFLAGS) -MMD -MP -Isrc -I$(OUT)
+CFLAGS_ALL = -DOPRO_VERSION=\"$(VERSION)\" -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(OPTFLAGS) -MMD -MP -iquote src -I$(OUT)
 HOST_CFLAGS = $(CFLAGS_ALL) $(shell $(PKG_CONFIG) --cflags $(HOST_PKGS) 2>/dev/null) $(CFLAGS)
 HOST_LIBS   = $(shell $(PKG_CONFIG) --libs $(HOST_PKGS) 2>/dev/null) -lm $(LDSAN) $(LDFLAGS)
 SIM_CFLAGS  = $(CFLAGS_ALL) $(shell $(PKG_CONFIG) --cflags $(SIM_PKGS) 2>/dev/null) $(CFLAGS)
@@ -71,6 +71,7 @@ $(OUT)/host/%.o: src/%.c $(OUT)/modules.h | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -c -o $@ $<
 $(OUT)/host/embedded_lua.o: $(OUT)/embedded_lua.c
+	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -c -o $@ $<
 $(OUT)/sim/%.o: src/sim/%.c | check-deps
 	@mkdir -p $(dir $@)
@@ -98,7 +99,7 @@ $(OUT)/modules.h: $(HOST_SRC) $(OUT)/src-files.list scripts/gen-modules
 
 $(OUT)/tests/%: tests/c/%.c $(OUT)/libopro.a
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) -Itests/c -o $@ $< $(OUT)/libopro.a $(HOST_LIBS)
+	$(CC) $(HOST_CFLAGS) -iquote tests/c -o $@ $< $(OUT)/libopro.a $(HOST_LIBS)
 
 check-deps:
 	@$(PKG_CONFIG) --exists $(HOST_PKGS) $(SIM_PKGS) || { \
