@@ -409,7 +409,10 @@ function M.optimize(o)
       -- the meta-prompt
       local topts = shallow_copy(o.template_opts)
       topts.order = topts.order or o.order
-      topts.rng, topts.step, topts.rep, topts.task = R.rng, step, r, task
+      -- rng: function(n) -> 1..n as opro.order expects; prng: the rep's generator
+      topts.rng = function(n) return R.rng:random(n) end
+      topts.prng, topts.step, topts.rep, topts.task = R.rng, step, r, task
+      if topts.seed == nil then topts.seed = seed end
       local meta = template(R.history, topts)
       if type(meta) ~= "string" then
         error(string.format("opro.optimize: the template returned a %s (a string expected)", type(meta)), 0)

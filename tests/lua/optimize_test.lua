@@ -302,7 +302,7 @@ T.test("a run is deterministic under a seed, whatever the completion order", fun
     local res = optimize{ task = number_task{ initial = { 0, 3 } }, optimizer = opt, steps = 4,
                           candidates_per_step = 5, reps = 2, seed = seed, quiet = true, stop_when_found = false,
                           order = function(h, o)
-                            o.rng:shuffle(h)   -- a random ordering drawn from the rep's PRNG
+                            o.prng:shuffle(h)   -- a random ordering drawn from the rep's PRNG
                             return h
                           end }
     local hist = {}
