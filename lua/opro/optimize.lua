@@ -68,9 +68,13 @@ end
 
 -- Wraps an llm so the calls made through it are counted in `acc`
 -- (calls, input/output tokens, cost); every other field reads through.
-local function counting_llm(llm, acc)
+local function counting_llm(llm, acc, flight)
   local proxy = {}
   local function count(info, n)
+    if flight then
+      flight.n = flight.n - 1
+      if flight.on_done then flight.on_done() end
+    end
     acc.calls = acc.calls + (n or 1)
     if type(info) == "table" then
       local u = info.usage or {}
@@ -80,17 +84,21 @@ local function counting_llm(llm, acc)
       if info.cached then acc.cache_hits = acc.cache_hits + 1 end
     end
   end
+  local function start() if flight then flight.n = flight.n + 1 end end
   function proxy.chat(_, prompt, o)
+    start()
     local r, info, code = llm:chat(prompt, o)
     count(r ~= nil and info or nil)
     return r, info, code
   end
   function proxy.chat_n(_, prompt, n, o)
+    start()
     local r, info, code = llm:chat_n(prompt, n, o)
     count(r ~= nil and info or nil)
     return r, info, code
   end
   function proxy.embed(_, texts, o)
+    start()
     local r, info, code = llm:embed(texts, o)
     count(r ~= nil and info or nil)
     return r, info, code
@@ -113,10 +121,10 @@ end
 
 -- A per-rep view of the task whose scorer (when it is an llm-like table)
 -- counts the calls made for this rep.
-local function rep_task(task, acc)
+local function rep_task(task, acc, flight)
   local sc = rawget(task, "scorer") or task.scorer
   if type(sc) ~= "table" or type(sc.chat) ~= "function" then return task end
-  local view = setmetatable({ scorer = counting_llm(sc, acc) }, { __index = task })
+  local view = setmetatable({ scorer = counting_llm(sc, acc, flight) }, { __index = task })
   return view
 end
 
@@ -158,14 +166,28 @@ local function validate_opts(o)
   if o.explore ~= nil and type(o.explore) ~= "table" then error("opro.optimize: explore must be an object with :filter/:adjust", 3) end
 end
 
--- Default progress: plain log lines on stderr (opro.progress when present).
-local function make_progress(o, reps, steps)
+-- Progress: opro.progress (one redrawn line on a terminal, plain lines
+-- otherwise) when present, else plain lines on stderr. The loop talks to
+-- an object with :step(info), :calls(totals), :log(msg), :finish(result).
+local function make_progress(o, reps, steps, better)
   if o.progress == false or o.quiet then return nil end
   if type(o.progress) == "table" then return o.progress end
   local P = optional("opro.progress")
   if P and type(P.new) == "function" then
-    local ok, p = pcall(P.new, { steps = steps, reps = reps, meter = o.meter, label = o.label })
-    if ok and p then return p end
+    local ok, p = pcall(P.new, { total_steps = steps, reps = reps, stream = o.log or io.stderr })
+    if ok and p then
+      local best
+      return {
+        step = function(_, s)
+          if s.best ~= nil and (best == nil or better(s.best, best)) then best = s.best end
+          p:update{ rep = s.rep, step = s.step, candidates = s.candidates, tokens = s.totals.tokens,
+                    cost = s.totals.cost or 0, best = best, inflight = s.inflight }
+        end,
+        calls = function(_, t) p:update{ tokens = t.tokens, cost = t.cost or 0, inflight = t.inflight } end,
+        log = function(_, msg) p:log(msg) end,
+        finish = function() p:finish() end,
+      }
+    end
   end
   local out = o.log or io.stderr
   return {
@@ -223,10 +245,13 @@ function M.optimize(o)
   end
 
   local started = opro.now()
-  local progress = make_progress(o, nreps, steps)
+  local progress = make_progress(o, nreps, steps, better_fn(tasks[1].better))
   local meter = o.meter or rawget(o.optimizer, "meter")
   if type(meter) ~= "table" or type(meter.totals) ~= "function" then meter = nil end
   local reps_state = {}
+  -- LLM calls in flight (for the progress line)
+  local flight = { n = 0 }
+  local last_calls_update = 0
 
   local function totals()
     if meter then
@@ -242,11 +267,22 @@ function M.optimize(o)
     return t
   end
 
+  if progress and progress.calls then
+    flight.on_done = function()
+      local now = opro.now()
+      if now - last_calls_update < 0.1 then return end
+      last_calls_update = now
+      local t = totals()
+      t.inflight = flight.n
+      progress_call(progress, "calls", t)
+    end
+  end
+
   local function run_rep(r)
     local acc = new_acc()
     local base_task = tasks[r]
-    local task = rep_task(base_task, acc)
-    local optimizer = counting_llm(o.optimizer, acc)
+    local task = rep_task(base_task, acc, flight)
+    local optimizer = counting_llm(o.optimizer, acc, flight)
     local better = better_fn(base_task.better)
     local R = {
       rep = r, history = {}, seen = {}, steps = 0, unique = 0, failures = 0,
@@ -392,7 +428,7 @@ function M.optimize(o)
     while not R.stop_reason do
       if stop_when_found and R.found then R.stop_reason = "found"; break end
       if stop then
-        local state = { step = step, best = R.best and R.best.score, best_entry = R.best,
+        local state = { step = step, best = R.best and { solution = R.best.solution, score = R.best.score },
                         history = R.history, started = started, totals = totals(),
                         better = base_task.better or "higher", rep = r }
         local s, reason = stop(state)
@@ -507,7 +543,8 @@ function M.optimize(o)
       end
       R.curve[#R.curve + 1] = { step = step, step_best = step_best, best = R.best and R.best.score }
       progress_call(progress, "step", { rep = r, step = step, steps = max_steps, proposed = proposed,
-        new = #scored, step_best = step_best, best = R.best and R.best.score,
+        new = #scored, step_best = step_best, best = R.best and R.best.score, candidates = R.unique,
+        inflight = flight.n,
         calls = acc.calls, tokens = acc.input_tokens + acc.output_tokens, totals = totals() })
       if budget2 then R.stop_reason = "budget"; break end
       if hooks.after_step then
