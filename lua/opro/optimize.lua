@@ -633,7 +633,9 @@ function M.summary(result, extra)
   for i, r in ipairs(result.reps) do
     s.reps[i] = { rep = r.rep, steps = r.steps, found = r.found, found_step = r.found_step,
                   best = r.best and { solution = r.best.solution, score = r.best.score, step = r.best.step } or nil,
-                  unique = r.unique, calls = r.calls, tokens = r.tokens, stop_reason = r.stop_reason }
+                  unique = r.unique, calls = r.calls, tokens = r.tokens, stop_reason = r.stop_reason,
+                  curve = {} }
+    for j, c in ipairs(r.curve or {}) do s.reps[i].curve[j] = c.best end   -- best-so-far at steps 0, 1, ...
   end
   if result.evaluations then
     s.evaluations = {}
