@@ -7,6 +7,7 @@ local M = {}
 M.instruction = require "opro.template.instruction"
 M.linear_regression = require "opro.template.linear_regression"
 M.tsp = require "opro.template.tsp"
+M.exemplars = require "opro.template.exemplars"
 M.num = require "opro.template.num"
 
 return M
