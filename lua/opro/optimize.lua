@@ -8,7 +8,8 @@
 --     template = fn, template_opts = {...}, order = fn, parse = fn,
 --     stop = fn(state) -> stop, reason,  -- default: opro.stop.max_steps(steps)
 --     run = store_run,             -- opro.store run: steps and candidates are recorded
---     explore = obj,               -- :filter(cands, ctx) before scoring, :adjust(scored, ctx) after
+--     explore = stage | {stages},  -- opro.explore stages: :filter before scoring (reject),
+--                                  -- :adjust after (penalty); see explore_filter below
 --     hooks = { before_step=, after_propose=, after_score=, after_step= },
 --     progress = obj|false, quiet = bool, meter = meter,
 --   }
@@ -166,6 +167,59 @@ local function validate_opts(o)
   if o.explore ~= nil and type(o.explore) ~= "table" then error("opro.optimize: explore must be an object with :filter/:adjust", 3) end
 end
 
+-- Exploration stages (opro.explore, docs/vectors.md). A stage's
+-- :filter(candidates, history) returns the kept candidates' indices (as
+-- opro.explore.reject does) or the kept candidates themselves; its
+-- :adjust(scored, history) returns adjusted scores aligned with `scored`
+-- (and similarities, as opro.explore.penalty does) or a new list. An
+-- embedding failure (nil, message) leaves the batch unchanged and is logged.
+local function explore_filter(stages, cands, history, ctx)
+  for _, st in ipairs(stages) do
+    if type(st.filter) == "function" and #cands > 0 then
+      local kept, rejected = st:filter(cands, history, ctx)
+      if kept == nil then
+        if ctx.log then ctx.log("exploration filter failed: " .. tostring(rejected)) end
+      else
+        local out = {}
+        for i, k in ipairs(kept) do
+          if math.type(k) == "integer" then out[#out + 1] = cands[k] else out[i] = k end
+        end
+        if type(rejected) == "table" then
+          for _, rj in ipairs(rejected) do
+            local c = type(rj) == "table" and rj.index and cands[rj.index]
+            if c then c.rejected = rj end
+          end
+        end
+        ctx.state.rejected = (ctx.state.rejected or 0) + (#cands - #out)
+        cands = out
+      end
+    end
+  end
+  return cands
+end
+
+local function explore_adjust(stages, scored, history, ctx)
+  for _, st in ipairs(stages) do
+    if type(st.adjust) == "function" and #scored > 0 then
+      local adj, sims = st:adjust(scored, history, ctx)
+      if adj == nil then
+        if ctx.log then ctx.log("exploration adjust failed: " .. tostring(sims)) end
+      elseif type(adj[1]) == "table" or (#adj == 0 and #scored == 0) then
+        scored = adj
+      else
+        for i, c in ipairs(scored) do
+          if adj[i] ~= nil then
+            if c.raw_score == nil then c.raw_score = c.score end
+            c.score = adj[i]
+          end
+          if type(sims) == "table" and sims[i] ~= nil then c.similarity = sims[i] end
+        end
+      end
+    end
+  end
+  return scored
+end
+
 -- Progress: opro.progress (one redrawn line on a terminal, plain lines
 -- otherwise) when present, else plain lines on stderr. The loop talks to
 -- an object with :step(info), :calls(totals), :log(msg), :finish(result).
@@ -224,6 +278,7 @@ function M.optimize(o)
   local hooks = o.hooks or {}
   local run = o.run
   local explore = o.explore
+  if explore ~= nil and (explore.filter or explore.adjust) then explore = { explore } end
   local stop_when_found = o.stop_when_found ~= false
   local log = o.log or io.stderr
 
@@ -278,6 +333,11 @@ function M.optimize(o)
     end
   end
 
+  local function say(msg)
+    if progress and progress.log then progress_call(progress, "log", msg)
+    else log:write("[opro] ", msg, "\n") end
+  end
+
   local function run_rep(r)
     local acc = new_acc()
     local base_task = tasks[r]
@@ -305,11 +365,14 @@ function M.optimize(o)
 
     local function ctx_for(step)
       return { rep = r, step = step, run = run, seed = seed, rng = R.rng, task = task,
-               history = R.history, optimizer = optimizer, state = R }
+               history = R.history, optimizer = optimizer, state = R, log = say }
     end
 
+    -- the best by the objective's own score (raw_score when an exploration
+    -- stage adjusted what the meta-prompt shows)
     local function note_best(e)
-      if e.score ~= nil and better(e.score, R.best and R.best.score) then R.best = e end
+      local s = e.raw_score or e.score
+      if s ~= nil and better(s, R.best and (R.best.raw_score or R.best.score)) then R.best = e end
     end
 
     local function record_candidate(c, extra)
@@ -370,7 +433,7 @@ function M.optimize(o)
 
     local function add_history(c)
       local e = { solution = c.solution, score = c.score, step = c.step, key = c.key, text = c.text,
-                  details = c.details, rep = r }
+                  details = c.details, rep = r, raw_score = c.raw_score, similarity = c.similarity }
       R.history[#R.history + 1] = e
       R.unique = R.unique + ((c.step or 0) >= 0 and 1 or 0)
       note_best(e)
@@ -382,10 +445,7 @@ function M.optimize(o)
 
     local function finish_scored(scored, step)
       local ctx = ctx_for(step)
-      if explore and type(explore.adjust) == "function" then
-        local adj = explore:adjust(scored, ctx)
-        if adj ~= nil then scored = adj end
-      end
+      if explore then scored = explore_adjust(explore, scored, R.history, ctx) end
       if hooks.after_score then
         local repl = hooks.after_score(scored, ctx)
         if repl ~= nil then scored = repl end
@@ -459,8 +519,11 @@ function M.optimize(o)
       local idx = {}
       for i = 1, k do idx[i] = i end
       local outs = opro.map(idx, function(i)
-        local text, info, code = optimizer:chat(meta, { temperature = temperature,
-          sample = M.sample_index(seed, r, step, i), max_tokens = o.max_tokens })
+        -- the sample index is also sent as the request's seed (OpenAI, Gemini):
+        -- the k requests of a step differ, and a replay asks the same thing
+        local sample = M.sample_index(seed, r, step, i)
+        local text, info, code = optimizer:chat(meta, { temperature = temperature, sample = sample,
+          seed = o.send_seed ~= false and sample or nil, max_tokens = o.max_tokens })
         if text == nil then return { error = info, code = code } end
         return { text = text }
       end)
@@ -529,10 +592,7 @@ function M.optimize(o)
         local repl = hooks.after_propose(cands, ctx)
         if repl ~= nil then cands = repl end
       end
-      if explore and type(explore.filter) == "function" then
-        local kept = explore:filter(cands, ctx)
-        if kept ~= nil then cands = kept end
-      end
+      if explore then cands = explore_filter(explore, cands, R.history, ctx) end
 
       local scored, budget2 = score_all(cands, step)
       scored = finish_scored(scored, step)
@@ -589,7 +649,8 @@ function M.optimize(o)
   result.totals = totals()
   result.stop_reason = result.reps[1] and result.reps[1].stop_reason
   if result.best then
-    result.best = { solution = result.best.solution, score = result.best.score, step = result.best.step,
+    result.best = { solution = result.best.solution, score = result.best.raw_score or result.best.score,
+                    shown_score = result.best.raw_score and result.best.score or nil, step = result.best.step,
                     rep = result.best.rep, key = result.best.key, text = result.best.text }
   end
 

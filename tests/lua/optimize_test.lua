@@ -209,6 +209,31 @@ T.test("explore:filter runs before scoring and :adjust after", function()
   for _, e in ipairs(res.history) do T.eq(e.score % 1, 0.5) end
 end)
 
+T.test("opro.explore stages: reject near-duplicates before scoring, penalize similarity after", function()
+  local explore = require "opro.explore"
+  -- proposals: two near-identical texts and a different one each step
+  local n = 0
+  local opt = fake_optimizer{ reply = function()
+    n = n + 1
+    local texts = { "[7] solve the problem carefully step by step", "[8] solve the problem carefully step by step",
+                    "[9] a completely different idea about numbers" }
+    return texts[(n - 1) % 3 + 1]
+  end }
+  local task = number_task{ initial = { 1 } }
+  function task:format(x) return ({ [7] = "solve the problem carefully step by step",
+    [8] = "solve the problem carefully step by step!", [9] = "a completely different idea about numbers" })[x]
+    or ("x=" .. x) end
+  local res = optimize{ task = task, optimizer = opt, steps = 1, candidates_per_step = 3, quiet = true,
+    explore = { explore.reject{ threshold = 0.9 }, explore.penalty{ lambda = 0.5 } } }
+  T.eq(task.scored, { 1, 7, 9 }, "8 is a near-duplicate of 7 and is not scored")
+  local by = {}
+  for _, e in ipairs(res.history) do by[e.solution] = e end
+  T.ok(by[7].raw_score ~= nil and by[7].score < by[7].raw_score, "penalized")
+  T.eq(by[7].raw_score, -((7 - 42) ^ 2))
+  T.ok(by[7].similarity >= 0)
+  T.eq(res.best.score, by[9].raw_score, "the best is judged by the objective's own score")
+end)
+
 T.test("stop rules: a custom rule, a target found, and steps without a rule", function()
   local task = number_task{ initial = { 40 } }
   local seen_states = {}
