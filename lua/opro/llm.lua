@@ -440,10 +440,13 @@ local function request_chat(self, messages, chars, p, n, keys)
     return nil, scrub(S, fmt("opro.llm %s %s: %s", self.provider, self.model, t2)), "budget",
       { attempts = 0, cached = false, cost = 0 }
   end
-  local parsers = stream and S.stream_parser or S.parser
-  if not parsers then
-    parsers = chat_parser(proto, stream)
-    if stream then S.stream_parser = parsers else S.parser = parsers end
+  local parsers
+  if stream then
+    parsers = S.stream_parser
+    if not parsers then parsers = chat_parser(proto, true); S.stream_parser = parsers end
+  else
+    parsers = S.parser
+    if not parsers then parsers = chat_parser(proto, false); S.parser = parsers end
   end
   local out, st, code, st2 = exchange(self, S, url, body, est_in, parsers, p.timeout or self.timeout)
   if not out then

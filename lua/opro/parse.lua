@@ -184,7 +184,7 @@ function M.tsp(text, n)
   local tour = {}
   for item in (rest:sub(1, b - 1) .. ","):gmatch("([^,]*),") do
     local s = strip(item)
-    if s:match("^[+-]?%d+$") then tour[#tour + 1] = math.tointeger(tonumber(s)) end
+    if s:match("^[+-]?%d+$") then tour[#tour + 1] = math.tointeger(tonumber(s)) or math.maxinteger end
   end
   n = n or #tour
   if #tour ~= n then return nil, string.format("the tour has %d nodes, expected %d", #tour, n), "parse" end

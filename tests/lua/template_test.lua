@@ -79,6 +79,18 @@ T.test("entries without a score are not shown", function()
   T.ok(not p:find("unscored", 1, true))
 end)
 
+T.test("exemplars may be a function of the history and options", function()
+  local h = { { solution = "Go.", score = 0.5, step = 1 } }
+  local seen
+  local p = template.instruction(h, { step = 4, exemplars = function(hist, o)
+    seen = { hist, o.step }
+    return { { input = "What is 2 + 2?", target = "4" } }
+  end })
+  T.ok(seen[1] == h)
+  T.eq(seen[2], 4)
+  T.contains(p, "Problem:\n<INS>\nWhat is 2 + 2?\n\nGround truth answer:\n4\n")
+end)
+
 T.test("a length constraint sentence is appended to the request", function()
   local h = { { solution = "x", score = 0.5 } }
   local p = template.instruction(h, { length_constraint = 30 })
@@ -97,6 +109,7 @@ T.test("bad settings raise clear errors", function()
   T.raises(function() template.instruction(h, { meta_prompt_type = "instructions_only", position = "before_Q" }) end,
     "instructions_only")
   T.raises(function() template.instruction("nope") end, "history must be a list")
+  T.raises(function() template.instruction({ { solution = { "x" }, score = 0.5 } }) end, "instruction string")
   T.raises(function() template.tsp({}, {}) end, "opts.coords")
   T.raises(function() template.linear_regression({ { solution = "15,14", score = 3 } }) end, "history[1].solution")
   T.raises(function() template.tsp({ { solution = { 0, 1.5 }, score = 3 } }, { coords = { { 0, 0 }, { 1, 1 } } }) end,

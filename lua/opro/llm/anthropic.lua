@@ -55,7 +55,8 @@ end
 local function usage_of(u)
   if type(u) ~= "table" then return nil end
   local i, o = u.input_tokens, u.output_tokens
-  return { input_tokens = type(i) == "number" and i or 0, output_tokens = type(o) == "number" and o or 0 }
+  return { input_tokens = type(i) == "number" and (math.tointeger(i) or i) or 0,
+           output_tokens = type(o) == "number" and (math.tointeger(o) or o) or 0 }
 end
 
 function M.parse_chat(obj)

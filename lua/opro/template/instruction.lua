@@ -13,7 +13,7 @@ local function bad(field, msg)
 end
 
 -- Reads and checks the options; returns a table of normalised settings.
-local function settings(opts)
+local function settings(opts, history)
   opts = opts or {}
   if type(opts) ~= "table" then error(WHO .. ": opts must be a table", 3) end
   local s = {}
@@ -57,7 +57,10 @@ local function settings(opts)
   s.task_description = opts.task_description
 
   s.exemplars = opts.exemplars
-  if s.exemplars ~= nil and type(s.exemplars) ~= "table" then bad("exemplars", "must be a list of items") end
+  if type(s.exemplars) == "function" then s.exemplars = s.exemplars(history, opts) end
+  if s.exemplars ~= nil and type(s.exemplars) ~= "table" then
+    bad("exemplars", "must be a list of items or a function(history, opts) returning one")
+  end
   s.instructions_before_exemplars = opts.instructions_before_exemplars ~= false
 
   s.length_constraint = opts.length_constraint
@@ -106,6 +109,14 @@ local function exemplar_qa(item, dataset, i)
   return q, num.str(a)
 end
 
+local function solution_text(e)
+  local v = e.solution
+  if type(v) ~= "string" and type(v) ~= "number" then
+    error(string.format("%s: a history entry's solution must be an instruction string, got %s", WHO, type(v)), 5)
+  end
+  return num.str(v)
+end
+
 local function length_sentence(c)
   if c == nil then return "" end
   if type(c) == "string" then return " " .. c end
@@ -136,7 +147,7 @@ local function both(history, s)
   local parts = { old }
   for _, e in ipairs(s.order(history, oo)) do
     if s.threshold == 0 or e.score >= s.threshold then
-      parts[#parts + 1] = "\ntext:\n" .. num.str(e.solution) .. "\nscore:\n" .. show_score(e.score, s.buckets, 3) .. "\n"
+      parts[#parts + 1] = "\ntext:\n" .. solution_text(e) .. "\nscore:\n" .. show_score(e.score, s.buckets, 3) .. "\n"
     end
   end
   old = table.concat(parts)
@@ -246,7 +257,7 @@ local function instructions_only(history, s)
   -- the reference shows every scored instruction here: no limit, no threshold
   for _, e in ipairs(s.order(history, s.order_opts)) do
     parts[#parts + 1] = "\n\nPrecision: " .. show_score(e.score, s.buckets, 2)
-      .. " <TEXT>" .. num.str(e.solution) .. "</TEXT>"
+      .. " <TEXT>" .. solution_text(e) .. "</TEXT>"
   end
   return table.concat(parts)
 end
@@ -255,7 +266,7 @@ return function(history, opts)
   if type(history) ~= "table" then
     error(WHO .. ": history must be a list of {solution=, score=, step=} entries, got " .. type(history), 2)
   end
-  local s = settings(opts)
+  local s = settings(opts, history)
   if s.type == "instructions_only" then return instructions_only(history, s) end
   return both(history, s)
 end

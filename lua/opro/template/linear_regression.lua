@@ -33,7 +33,8 @@ return function(history, opts)
   local order = order_mod.resolve(opts.order, WHO)
 
   -- Round as shown, then keep one entry per shown (w, b, value) triple: the
-  -- reference builds a set of rounded triples.
+  -- reference builds a set of rounded triples. An ordering sees
+  -- {solution={w=, b=} as shown, score=value as shown, step=, entry=original}.
   local entries, seen = {}, {}
   for i, e in ipairs(history) do
     local sol = type(e) == "table" and e.solution

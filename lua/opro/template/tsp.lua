@@ -42,7 +42,8 @@ return function(history, opts)
     pts[i] = string.format("(%d): (%s, %s)", i - 1, num.str(shown(c[1], d)), num.str(shown(c[2], d)))
   end
 
-  -- one entry per (trace, shown length), like the reference's set of pairs
+  -- one entry per (trace, shown length), like the reference's set of pairs;
+  -- an ordering sees {solution=tour, trace=, score=shown length, step=, entry=original}
   local entries, seen = {}, {}
   for i, e in ipairs(history) do
     if type(e) == "table" and type(e.score) == "number" and e.score == e.score then
@@ -63,14 +64,14 @@ return function(history, opts)
       local key = trace .. "\0" .. num.str(dis)
       if not seen[key] then
         seen[key] = true
-        entries[#entries + 1] = { solution = trace, score = dis, step = e.step, entry = e }
+        entries[#entries + 1] = { solution = tour, trace = trace, score = dis, step = e.step, entry = e }
       end
     end
   end
   local parts = {}
   local oo = { better = "lower", limit = max, seed = opts.seed, rng = opts.rng, k = opts.k }
   for _, e in ipairs(order(entries, oo)) do
-    parts[#parts + 1] = "\n<trace> " .. e.solution .. " </trace>\nlength:\n" .. num.str(e.score) .. "\n"
+    parts[#parts + 1] = "\n<trace> " .. e.trace .. " </trace>\nlength:\n" .. num.str(e.score) .. "\n"
   end
   local pairs_text = table.concat(parts):gsub("^%s+", ""):gsub("%s+$", "")
   return "You are given a list of points with coordinates below:\n"
