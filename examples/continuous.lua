@@ -54,7 +54,7 @@ if opts.command then
   task = opro.task.shell{ command = opts.command, initial = {} }
 else
   task = opro.task.instruction{ scorer = env.scorer, answer = "number", initial = {},
-    train = require("opro.sim.problems").generate{ n = opts.items, seed = opts.seed } }
+    train = require("opro.sim.problems").generate(opts.items, opts.seed) }
 end
 local result = runner.optimize(env, { task = task, history = history })
 if result and opts.out then

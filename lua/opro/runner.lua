@@ -111,8 +111,17 @@ function M.setup(opts, info)
     cache = st:cache()
     on_call = run:call_recorder()
   end
+  -- the key: $OPRO_API_KEY, else the provider's variable; a server on
+  -- loopback (opro-sim, a local vLLM) gets a placeholder when none is set
+  local env_var = ({ openai = "OPENAI_API_KEY", anthropic = "ANTHROPIC_API_KEY", gemini = "GEMINI_API_KEY" })[opts.provider or "openai"]
+  local api_key = os.getenv("OPRO_API_KEY") or (env_var and os.getenv(env_var))
+  if (api_key == nil or api_key == "") and opts.base_url and
+     (opts.base_url:match("^https?://127%.") or opts.base_url:match("^https?://localhost[:/]") or opts.base_url:match("^https?://%[::1%]")) then
+    api_key = "local"
+  end
+  if api_key == "" then api_key = nil end
   local function make(model, temperature, extra)
-    local spec = { provider = opts.provider, base_url = opts.base_url, model = model,
+    local spec = { provider = opts.provider, base_url = opts.base_url, model = model, api_key = api_key,
                    temperature = temperature, concurrency = opts.concurrency, meter = env.meter,
                    cache = cache, on_call = on_call, max_retries = opts.max_retries, timeout = opts.timeout }
     for k, v in pairs(extra or {}) do spec[k] = v end
