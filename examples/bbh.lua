@@ -30,6 +30,6 @@ local train, test = opro.dataset.split(items, { ratio = opts.train_ratio, seed =
 local env = runner.setup(opts, { name = name })
 local task = opro.task.instruction{
   scorer = env.scorer, train = train, test = test, position = opts.position,
-  answer = opro.dataset.kind("bbh", opts.task), initial = { opts.initial }, dataset = name,
+  initial = { opts.initial }, dataset = "bbh", task_name = opts.task,
 }
 runner.optimize(env, { task = task, evaluate_top = opts.evaluate_top })

@@ -31,5 +31,5 @@ end
 
 local env = runner.setup(opts, { name = "claude_md", scorer = false })
 local task = opro.task.shell{ command = opts.command, initial = { initial }, timeout = opts.command_timeout,
-                              concurrency = opts.score_concurrency, filename = "CLAUDE.md" }
+                              concurrency = opts.score_concurrency, suffix = ".md" }
 runner.optimize(env, { task = task })

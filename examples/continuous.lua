@@ -53,7 +53,7 @@ local task
 if opts.command then
   task = opro.task.shell{ command = opts.command, initial = {} }
 else
-  task = opro.task.instruction{ scorer = env.scorer, answer = "number", initial = {},
+  task = opro.task.instruction{ scorer = env.scorer, kind = "number", initial = {},
     train = require("opro.sim.problems").generate(opts.items, opts.seed) }
 end
 local result = runner.optimize(env, { task = task, history = history })

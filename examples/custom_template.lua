@@ -6,7 +6,7 @@ local cli, runner = require "opro.cli", require "opro.runner"
 local opts = cli.parse(arg, { name = "custom_template.lua", summary = "A user-defined meta-prompt and ordering.",
   options = runner.options { { "items", "integer", "training problems", default = 20 } } })
 local env = runner.setup(opts, { name = "custom_template" })
-local task = opro.task.instruction{ scorer = env.scorer, answer = "number", initial = { "Solve it." },
+local task = opro.task.instruction{ scorer = env.scorer, kind = "number", initial = { "Solve it." },
   train = require("opro.sim.problems").generate(opts.items, opts.seed) }
 
 -- the ordering: the 8 best, worst first, so the best sits next to the request

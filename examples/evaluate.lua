@@ -53,8 +53,9 @@ if opts.limit > 0 and #items > opts.limit then items = opro.dataset.sample(items
 
 local env = runner.setup(opts, { name = "evaluate" })
 local task = opro.task.instruction{ scorer = env.scorer, train = items, position = opts.position,
-  answer = opts.demo and "number" or opro.dataset.kind(opts.dataset:match("^([%w_]+)"), opts.dataset:match(":(.+)$")),
-  initial = { opts.instruction }, dataset = opts.dataset }
+  kind = opts.demo and "number" or nil,
+  initial = { opts.instruction }, dataset = opts.demo and "gsm8k" or opts.dataset:match("^([%w_]+)"),
+  task_name = not opts.demo and opts.dataset:match(":(.+)$") or nil }
 
 if opts.estimate then
   local est = opro.estimate{ task = task, optimizer = env.optimizer, steps = 0, reps = 1 }

@@ -47,6 +47,6 @@ end
 local env = runner.setup(opts, { name = opts.demo and "gsm8k-demo" or "gsm8k" })
 local task = opro.task.instruction{
   scorer = env.scorer, train = train, test = test, position = opts.position,
-  answer = "number", initial = { opts.initial }, dataset = "gsm8k",
+  kind = "number", initial = { opts.initial }, dataset = "gsm8k",
 }
 runner.optimize(env, { task = task, evaluate_top = opts.evaluate_top })

@@ -1,7 +1,8 @@
 -- linear_regression.lua: OPRO on linear regression (paper §3.1).
 --   opro-lua examples/linear_regression.lua [--reps 5] [--steps 500] [--instance FILE.json]
 -- Each rep draws 50 points y = w_true * x + b_true + N(0, 1), x = 1..50, and
--- 5 integer starting pairs (w, b) in [10, 20]; the optimizer sees the
+-- 5 starting pairs (w, b) in [10, 20), rounded, exactly as the reference's
+-- optimize_linear_regression.py does (numpy's generator reproduced); the optimizer sees the
 -- pairs with their squared error and proposes new ones until it proposes
 -- (w_true, b_true). Reports, per rep, the steps and the unique pairs it
 -- took. --instance replays exact instances (a JSON array, one object per
@@ -18,7 +19,6 @@ local opts = cli.parse(arg, {
     { "w-true", "integer", "true slope", default = 15 },
     { "b-true", "integer", "true intercept", default = 14 },
     { "points", "integer", "data points per rep", default = 50 },
-    { "init", "integer", "starting pairs per rep", default = 5 },
   }, { steps = 500, reps = 5 }),   -- the paper's settings (it stops a rep once (w_true, b_true) is found)
 })
 
@@ -34,24 +34,15 @@ if opts.instance then
   instances = v
 end
 
--- a rep's instance: given, or drawn from the rep's seeded generator
+-- a rep's instance: given, or drawn as the reference does (numpy-exact):
+-- seed + rep is the reference's np.random.seed for its rep (seed 0, rep 1
+-- is the reference's rep 0)
 local function instance(rep)
   if instances then
     local inst = instances[(rep - 1) % #instances + 1]
-    return { X = inst.X, y = inst.y, w_true = inst.w_true, b_true = inst.b_true, init = inst.init }
+    return { instance = { X = inst.X, y = inst.y, w_true = inst.w_true, b_true = inst.b_true, init = inst.init } }
   end
-  local r = opro.rng("linear_regression", opts.seed, rep)
-  local X, y, init = {}, {}, {}
-  for i = 1, opts.points do
-    X[i] = i
-    y[i] = opts.w_true * i + opts.b_true + r:normal(0, 1)
-  end
-  local seen = {}
-  while #init < opts.init do
-    local w, b = r:random(10, 20), r:random(10, 20)
-    if not seen[w .. "," .. b] then seen[w .. "," .. b] = true; init[#init + 1] = { w, b } end
-  end
-  return { X = X, y = y, w_true = opts.w_true, b_true = opts.b_true, init = init }
+  return { n_points = opts.points, w_true = opts.w_true, b_true = opts.b_true, seed = opts.seed + rep }
 end
 
 local env = runner.setup(opts, { name = "linear_regression", scorer = false })

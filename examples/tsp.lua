@@ -33,24 +33,13 @@ if opts.instance then
   instances = v
 end
 
+-- a rep's instance: given, or drawn as the reference does (numpy-exact) from seed + rep - 1
 local function instance(rep)
   if instances then
     local inst = instances[(rep - 1) % #instances + 1]
-    return { coords = inst.coords, init = inst.init }
+    return { instance = { coords = inst.coords, init = inst.init } }
   end
-  local r = opro.rng("tsp", opts.seed, rep)
-  local coords, init, seen = {}, {}, {}
-  for i = 1, opts.nodes do coords[i] = { r:random(-100, 100), r:random(-100, 100) } end
-  while #init < opts.init do
-    local rest = {}
-    for i = 1, opts.nodes - 1 do rest[i] = i end
-    r:shuffle(rest)
-    local tour = { 0 }
-    for _, v in ipairs(rest) do tour[#tour + 1] = v end
-    local key = table.concat(tour, ",")
-    if not seen[key] then seen[key] = true; init[#init + 1] = tour end
-  end
-  return { coords = coords, init = init }
+  return { n = opts.nodes, seed = opts.seed + rep - 1, num_starting_points = opts.init }
 end
 
 local tasks = {}
@@ -59,11 +48,14 @@ local function task_for(rep)
   return tasks[rep]
 end
 
--- gaps (in %) of a tour length against the exact optimum and the heuristics
+-- the best tour's length and its gaps (in %) to the optimum and the baselines
 local function gaps(rep, best)
   local t = task_for(rep)
-  local g = t.gaps and t:gaps(best.score) or {}
-  return g
+  local len = type(best.details) == "table" and best.details.length or best.score
+  local function gap(ref) return ref and ref > 0 and (len - ref) / ref * 100 or nil end
+  return { best_length = len, optimum = t.optimal_length, optimal = gap(t.optimal_length),
+           nearest_neighbor_length = t.nn_length, nearest_neighbor = gap(t.nn_length),
+           farthest_insertion_length = t.fi_length, farthest_insertion = gap(t.fi_length) }
 end
 
 local function pct(x) return x and string.format("%.1f%%", x) or "-" end
@@ -82,7 +74,7 @@ runner.optimize(env, {
       if r.best then
         local g = gaps(r.rep, r.best)
         lines[#lines + 1] = string.format("rep %d: best length %s, optimum %s; gap %s to the optimum, %s to nearest neighbour, %s to farthest insertion",
-          r.rep, runner.fmt_score(r.best.score), runner.fmt_score(g.optimum), pct(g.optimal or g.exact),
+          r.rep, runner.fmt_score(g.best_length), runner.fmt_score(g.optimum), pct(g.optimal),
           pct(g.nearest_neighbor), pct(g.farthest_insertion))
       end
     end
