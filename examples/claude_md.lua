@@ -32,4 +32,5 @@ end
 local env = runner.setup(opts, { name = "claude_md", scorer = false })
 local task = opro.task.shell{ command = opts.command, initial = { initial }, timeout = opts.command_timeout,
                               concurrency = opts.score_concurrency, suffix = ".md" }
-runner.optimize(env, { task = task })
+-- scores are numbers from the harness, not accuracies in [0, 1]: shown as they are
+runner.optimize(env, { task = task, template_opts = { num_score_buckets = "none" } })

@@ -56,7 +56,8 @@ else
   task = opro.task.instruction{ scorer = env.scorer, kind = "number", initial = {},
     train = require("opro.sim.problems").generate(opts.items, opts.seed) }
 end
-local result = runner.optimize(env, { task = task, history = history })
+local result = runner.optimize(env, { task = task, history = history,
+  template_opts = opts.command and { num_score_buckets = "none" } or nil })
 if result and opts.out then
   local out = assert(io.open(opts.out, "w"))
   for _, e in ipairs(result.history) do

@@ -50,6 +50,12 @@ else
   items = loaded
 end
 if opts.limit > 0 and #items > opts.limit then items = opro.dataset.sample(items, opts.limit, opts.seed) end
+-- each item's position in the list scored (0-based), to match the records to the items
+local by_index = {}
+for i, item in ipairs(items) do
+  item.index = item.index or (i - 1)
+  by_index[item.index] = item
+end
 
 local env = runner.setup(opts, { name = "evaluate" })
 local task = opro.task.instruction{ scorer = env.scorer, train = items, position = opts.position,
@@ -76,7 +82,8 @@ for _, r in ipairs(rows) do
   local c = r.correct
   if type(c) == "number" then c = c > 0 end
   if c then correct = correct + 1 end
-  out:write(cjson.encode{ index = r.index, question = r.input, target = r.target, response = r.response,
+  local item = by_index[r.index] or {}
+  out:write(cjson.encode{ index = r.index, question = item.input or r.input, target = r.target, response = r.response,
                           prediction = r.prediction or cjson.null, correct = c and true or false }, "\n")
 end
 if opts.out then out:close() end
