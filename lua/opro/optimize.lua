@@ -619,7 +619,9 @@ function M.optimize(o)
   local finished = false
   local guard <close> = setmetatable({}, { __close = function(_, err)
     if not finished and run and type(run.finish) == "function" then
-      pcall(run.finish, run, { status = "interrupted", summary = { error = err and tostring(err) or nil } })
+      -- err is nil when the task was cancelled (Ctrl-C cancels every task)
+      pcall(run.finish, run, { status = "interrupted",
+                               summary = { reason = err ~= nil and tostring(err) or "cancelled (interrupted)" } })
     end
   end })
 
