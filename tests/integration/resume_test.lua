@@ -169,6 +169,36 @@ while total_kills < 24 and c < 40 do
   end)
 end
 
+T.test("Ctrl-C (SIGINT) stops cleanly: the run is marked interrupted and resumes to the same history", function()
+  local landed = false
+  for try = 1, 10 do
+    local db = string.format("%s/int%d.db", dir, try)
+    local tag = "int" .. try
+    local pid = start(db, false, tag)
+    opro.sleep(0.02 + rng:random() * full_wall * 0.5)
+    os.execute("kill -INT " .. pid .. " 2>/dev/null")
+    while alive(pid) do opro.sleep(0.01) end
+    local err = T.read(string.format("%s/%s.err", dir, tag)) or ""
+    if err:find("interrupted", 1, true) and io.open(db, "r") then
+      local st = assert(opro.store.open(db))
+      local run = st:last("gsm8k-demo")
+      local status = run and run.status
+      st:close()
+      if status then
+        T.eq(status, "interrupted")
+        local p2 = start(db, true, tag .. "r")
+        while alive(p2) do opro.sleep(0.02) end
+        local res = read_db(db)
+        T.eq(res.status, "done")
+        T.eq(res.history, full.history)
+        landed = true
+        break
+      end
+    end
+  end
+  T.ok(landed, "no SIGINT landed during a run in 10 tries")
+end)
+
 T.test("at least 20 kills over the file", function()
   T.ok(total_kills >= 20, "kills: " .. total_kills)
 end)
