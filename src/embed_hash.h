@@ -3,7 +3,9 @@
  * (counted in UTF-8 code points, so no n-gram splits a character) of the
  * lower-cased text; each feature is hashed to a bucket with a sign
  * (signed feature hashing). The word part and the character part are each
- * L2-normalised, weighted equally, and the sum is L2-normalised. */
+ * L2-normalised after damping repeats (signed square root of each bucket),
+ * the character part weighted 3 to the words' 1, and the sum is
+ * L2-normalised. */
 #ifndef OPRO_EMBED_HASH_H
 #define OPRO_EMBED_HASH_H
 #include <stddef.h>

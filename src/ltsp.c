@@ -208,7 +208,7 @@ static int l_random_instance(lua_State *L) {
     luaL_checktype(L, 3, LUA_TTABLE);
     if (lua_getfield(L, 3, "scale") != LUA_TNIL) {
       scale = luaL_checknumber(L, -1);
-      if (!(scale > 0) || !isfinite(scale)) luaL_error(L, "tsp.random_instance: scale must be a number > 0");
+      if (!(scale > 0) || !(scale <= 1e15)) luaL_error(L, "tsp.random_instance: scale must be a number in (0, 1e15]");
     }
     lua_pop(L, 1);
     decimals = opt_decimals(L, 3, "tsp.random_instance");

@@ -141,6 +141,17 @@ local function scrub_tokens(s)
   return s
 end
 
+-- the position of the quote closing a JSON string whose text starts at i
+-- (#s + 1 when it is not closed)
+local function string_end(s, i)
+  while true do
+    local p = s:find('[\\"]', i)
+    if not p then return #s + 1 end
+    if s:byte(p) == 34 then return p end
+    i = p + 2
+  end
+end
+
 --- Removes anything that looks like a credential from a text: the values
 -- of JSON members named like a key ("api_key", "Authorization", ...),
 -- bearer tokens, "sk-..."/"AIza..." keys and ?key= URL parameters.
@@ -153,23 +164,11 @@ function M.scrub(s)
     local a = s:find('"', i, true)
     if not a then break end
     -- find the end of this string literal
-    local j = a + 1
-    while j <= n do
-      local c = s:sub(j, j)
-      if c == "\\" then j = j + 2
-      elseif c == '"' then break
-      else j = j + 1 end
-    end
+    local j = string_end(s, a + 1)
     local name = s:sub(a + 1, j - 1)
     local colon = s:match("^%s*:%s*()", j + 1)
     if colon and secret_name(name) and s:sub(colon, colon) == '"' then
-      local k = colon + 1
-      while k <= n do
-        local c = s:sub(k, k)
-        if c == "\\" then k = k + 2
-        elseif c == '"' then break
-        else k = k + 1 end
-      end
+      local k = string_end(s, colon + 1)
       out[#out + 1] = s:sub(i, colon)
       out[#out + 1] = REDACTED .. '"'
       i = k + 1
@@ -355,7 +354,7 @@ function M.open(path, opts)
   if opts.readonly then
     if version < M.SCHEMA_VERSION then
       return fail(db, string.format("%s has schema version %d; open it read-write once to migrate it to %d",
-        path, version, M.SCHEMA_VERSION), "sqlite")
+        path, version, M.SCHEMA_VERSION), "old_schema")
     end
   else
     local ok, e
@@ -406,7 +405,8 @@ local function new_run(st, row)
 end
 
 --- Starts a run, or with resume=true continues the last unfinished run of
--- that name (run.resumed tells which). Fields: name (default "run"),
+-- that name (status other than "done": running, interrupted, failed, ...;
+-- run.resumed tells which). Fields: name (default "run"),
 -- config (table or JSON text; secrets are scrubbed), script (text),
 -- seed (integer).
 function Store:run(t)
@@ -425,7 +425,7 @@ function Store:run(t)
     config = v
   end
   if t.resume then
-    local rows = self:_rows("SELECT * FROM runs WHERE name = ? AND status IN ('running', 'interrupted') ORDER BY id DESC LIMIT 1", name)
+    local rows = self:_rows("SELECT * FROM runs WHERE name = ? AND status <> 'done' ORDER BY id DESC LIMIT 1", name)
     if rows[1] then
       self:_exec("UPDATE runs SET status = 'running', finished = NULL WHERE id = ?", rows[1].id)
       local r = new_run(self, rows[1])
@@ -460,14 +460,22 @@ function Store:last(name)
 end
 
 --- Every run, oldest first: {id=, name=, status=, seed=, started=,
--- finished=, candidates=, calls=, best=}.
+-- finished=, candidates=, calls=, best=} (best: the highest score, or
+-- the lowest when the run's config says task.better = "lower").
 function Store:runs()
   local list = self:_rows([[
-    SELECT r.id, r.name, r.status, r.seed, r.started, r.finished,
+    SELECT r.id, r.name, r.status, r.seed, r.started, r.finished, r.config,
       (SELECT count(*) FROM candidates c WHERE c.run_id = r.id) AS candidates,
       (SELECT count(*) FROM calls k WHERE k.run_id = r.id) AS calls,
-      (SELECT max(score) FROM candidates c WHERE c.run_id = r.id) AS best
+      (SELECT max(score) FROM candidates c WHERE c.run_id = r.id) AS max_score,
+      (SELECT min(score) FROM candidates c WHERE c.run_id = r.id) AS min_score
     FROM runs r ORDER BY r.id]])
+  for _, r in ipairs(list) do
+    local config = r.config and json.decode(r.config)
+    local task = type(config) == "table" and config.task
+    r.best = type(task) == "table" and task.better == "lower" and r.min_score or r.max_score
+    r.config, r.max_score, r.min_score = nil, nil, nil
+  end
   return list
 end
 

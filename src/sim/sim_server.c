@@ -3,6 +3,7 @@
  * /stats here; everything else goes through faults, then the persona. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -34,14 +35,14 @@ typedef struct stream {
   double per_token_ms;
 } stream;
 
-volatile int sim_stopping;
+atomic_int sim_stopping;
 
 int sim_sleep_ms(double ms) {
   while (ms > 0) {
     if (sim_stopping) return 1;
     double step = ms > 50 ? 50 : ms;
     struct timespec ts = {(time_t)(step / 1000), (long)((step - (double)(time_t)(step / 1000) * 1000) * 1e6)};
-    while (nanosleep(&ts, &ts) != 0) {}
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
     ms -= step;
   }
   return sim_stopping;
@@ -107,6 +108,29 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     return (ssize_t)n;
   }
   return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/* reset: the status line and headers go out, then the connection closes
+ * after a byte of a promised larger body. A connection closed before any
+ * byte would be retried silently by HTTP clients on reused connections
+ * (curl does), hiding the fault; this one every client sees. */
+static ssize_t reset_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)cls;
+  if (pos == 0 && max > 0) {
+    buf[0] = '{';
+    return 1;
+  }
+  return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static enum MHD_Result send_reset(struct MHD_Connection *c, const char *request_id) {
+  struct MHD_Response *r = MHD_create_response_from_callback(4096, 1, reset_read, NULL, NULL);
+  if (!r) return MHD_NO;
+  MHD_add_response_header(r, "Content-Type", "application/json");
+  MHD_add_response_header(r, "x-request-id", request_id);
+  enum MHD_Result ret = MHD_queue_response(c, 200, r);
+  MHD_destroy_response(r);
+  return ret;
 }
 
 static void stream_free(void *cls) {
@@ -175,6 +199,7 @@ static enum MHD_Result handle_stats(struct MHD_Connection *c, const char *url, c
   struct MHD_Response *r = MHD_create_response_from_buffer(sizeof bad - 1, (void *)bad, MHD_RESPMEM_PERSISTENT);
   if (!r) return MHD_NO;
   MHD_add_response_header(r, "Content-Type", "application/json");
+  MHD_add_response_header(r, "x-request-id", "req_stats");
   enum MHD_Result ret = MHD_queue_response(c, 405, r);
   MHD_destroy_response(r);
   return ret;
@@ -229,10 +254,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn *k, const char *u
     const sim_fault *f = faults_decide(key);
     if (f) {
       stats_fault(f->name);
-      if (f->kind == FAULT_RESET) { ret = MHD_NO; goto done; }
+      if (f->kind == FAULT_RESET) { ret = send_reset(c, request_id); goto done; }
       if (f->kind == FAULT_HANG) {
-        sim_sleep_ms(f->hang_s * 1000);
-        ret = MHD_NO;
+        /* after the bound, a cut-off answer (as reset) unless stopping */
+        ret = sim_sleep_ms(f->hang_s * 1000) ? MHD_NO : send_reset(c, request_id);
         goto done;
       }
       req.fault = f;
@@ -310,8 +335,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 static void log_error(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   if (opts->quiet) return;
-  fputs("opro-sim: ", stderr);
-  vfprintf(stderr, fmt, ap);
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  if (strstr(msg, "application reported error")) return;   /* our own resets */
+  fprintf(stderr, "opro-sim: %s", msg);
 }
 
 int server_start(const sim_options *o, char *err, size_t errlen) {

@@ -59,7 +59,8 @@ T.test("random_instance: deterministic integer points in [-100, 100], x then y",
   end
   T.ok(fractional)
   T.eq(tsp.random_instance(0, 1), {})
-  T.raises(function() tsp.random_instance(3, 1, { scale = 0 }) end, "scale must be a number > 0")
+  T.raises(function() tsp.random_instance(3, 1, { scale = 0 }) end, "scale must be a number in (0, 1e15]")
+  T.raises(function() tsp.random_instance(3, 1, { scale = 1e300 }) end, "scale must be a number in (0, 1e15]")
 end)
 
 T.test("length: closed Euclidean tours; reference rounding", function()
