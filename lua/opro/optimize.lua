@@ -547,8 +547,6 @@ function M.optimize(o)
         error(string.format("opro.optimize: all %d optimizer calls of rep %d step %d failed; last: %s", k, r, step, lastmsg), 0)
       end
       if run and run.record_step then
-        local list = {}
-        for i = 1, k do list[i] = outputs[i] or nil end
         local texts = {}
         for i = 1, k do if outputs[i] then texts[#texts + 1] = outputs[i] end end
         run:record_step{ rep = r, step = step, meta_prompt = meta, outputs = texts }
@@ -559,8 +557,15 @@ function M.optimize(o)
       for i = 1, k do
         local text = outputs[i]
         if text then
-          local sols, perr = parse(text, topts)
+          -- a parser that raises on odd output must not end an hours-long run
+          local okp, sols, perr = pcall(parse, text, topts)
+          if not okp then sols, perr = nil, "the parser raised: " .. tostring(sols) end
+          if type(sols) ~= "table" then
+            if sols ~= nil and perr == nil then perr = "the parser returned a " .. type(sols) .. ", not a list" end
+            sols = nil
+          end
           if sols == nil then
+            if R.parse_errors == 0 and not okp then say(string.format("rep %d step %d: %s", r, step, perr)) end
             R.parse_errors = R.parse_errors + 1
             if run and run.record_candidate then
               run:record_candidate{ rep = r, step = step, key = string.format("!parse:%d:%d", step, i),

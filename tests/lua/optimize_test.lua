@@ -164,6 +164,27 @@ T.test("invalid and unparsable proposals are counted and recorded, not scored", 
   T.eq(run.finished.status, "done")
 end)
 
+T.test("a parser that raises counts as a parse error, logged once", function()
+  local task = number_task{ initial = { 1 } }
+  task.parse = function(text)
+    if text:find("boom") then error("cannot parse this") end
+    return { math.tointeger(tonumber(text:match("%[(%-?%d+)%]"))) }
+  end
+  local n = 0
+  local logged = {}
+  local log = { write = function(_, ...) logged[#logged + 1] = table.concat({ ... }) end }
+  local res = optimize{ task = task, optimizer = fake_optimizer{ reply = function()
+      n = n + 1
+      return n % 2 == 0 and "boom" or ("[" .. (n + 100) .. "]")
+    end }, steps = 2, candidates_per_step = 4, quiet = true, log = log }
+  T.eq(res.reps[1].parse_errors, 4)
+  T.eq(#task.scored, 1 + 4)
+  local text = table.concat(logged)
+  T.contains(text, "cannot parse this")
+  local _, count = text:gsub("cannot parse this", "")
+  T.eq(count, 1)
+end)
+
 T.test("hooks run in order each step and may replace candidates and stop", function()
   local events = {}
   local task = number_task{ initial = { 1 } }
