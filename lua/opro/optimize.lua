@@ -76,13 +76,17 @@ local function counting_llm(llm, acc, flight)
       flight.n = flight.n - 1
       if flight.on_done then flight.on_done() end
     end
+    -- as the meter counts: calls sent (answered or failed); cache hits apart
+    if type(info) == "table" and info.cached then
+      acc.cache_hits = acc.cache_hits + (n or 1)
+      return
+    end
     acc.calls = acc.calls + (n or 1)
     if type(info) == "table" then
       local u = info.usage or {}
       acc.input_tokens = acc.input_tokens + (u.input_tokens or 0)
       acc.output_tokens = acc.output_tokens + (u.output_tokens or 0)
       acc.cost = acc.cost + (info.cost or 0)
-      if info.cached then acc.cache_hits = acc.cache_hits + 1 end
     end
   end
   local function start() if flight then flight.n = flight.n + 1 end end
