@@ -475,9 +475,14 @@ typedef struct {
  * (a rough English letter-frequency rank), which beats memmem on the short,
  * mostly-ASCII texts answers are. */
 static int byte_rank(unsigned char c) {
-  static const char common[] = " etaoinshrdlcumwfgypbvkjxqz";
-  const char *f = c ? strchr(common, c) : NULL;
-  return f ? (int)(sizeof common - (size_t)(f - common)) : 0;
+  static unsigned char rank[256];
+  static int ready;
+  if (!ready) {
+    static const char common[] = " etaoinshrdlcumwfgypbvkjxqz";
+    for (size_t i = 0; common[i]; i++) rank[(unsigned char)common[i]] = (unsigned char)(sizeof common - i);
+    ready = 1;
+  }
+  return rank[c];
 }
 
 static size_t anchor_of(const char *nd, size_t nn) {
