@@ -28,6 +28,7 @@
 -- ones concurrently -> explore:adjust -> record -> hooks -> stopping rules.
 -- Reps run as concurrent tasks, each with its own PRNG seeded by (seed, rep).
 local rngmod = require "opro.rng"
+local opro = require "opro"
 
 local M = {}
 
