@@ -89,7 +89,7 @@ local function meta_tokens(task, template, topts, extra, chars)
   local o = {}
   for k, v in pairs(topts or {}) do o[k] = v end
   o.step, o.rep = 1, 1
-  local r = require("opro.rng").new(0)
+  local r = require("opro.random").new(0)
   o.rng = function(n) return r:random(n) end
   o.prng = r
   o.task = task

@@ -27,7 +27,7 @@
 -- the stored run reuses its stored score) -> explore:filter -> score the new
 -- ones concurrently -> explore:adjust -> record -> hooks -> stopping rules.
 -- Reps run as concurrent tasks, each with its own PRNG seeded by (seed, rep).
-local rngmod = require "opro.rng"
+local rngmod = require "opro.random"
 local opro = require "opro"
 
 local M = {}
@@ -352,7 +352,7 @@ function M.optimize(o)
     local R = {
       rep = r, history = {}, seen = {}, steps = 0, unique = 0, failures = 0,
       parse_errors = 0, invalid = 0, duplicates = 0, reused = 0,
-      found = false, acc = acc, rng = rngmod.new("opro.rep", seed, r),
+      found = false, acc = acc, rng = rngmod.new("opro.rep", seed or 0, r),
     }
     reps_state[r] = R
     local template = o.template or base_task.template

@@ -1,14 +1,21 @@
 --- opro.random: small deterministic random number generators that do
--- not touch math.random's state.
+-- not touch math.random's state, so concurrent tasks (the reps of a run)
+-- draw the same numbers on every run with the same seed.
 --
---   local r = rng.new(seed)        -- xoshiro256** seeded through splitmix64
+--   local r = opro.random(seed)    -- xoshiro256** seeded through splitmix64;
+--                                  -- seed: an integer, a string, or several
+--                                  -- integers/strings mixed by random.hash
 --   r:next()          -- a 64-bit integer (any bit pattern)
 --   r:int(n)          -- uniform integer in [1, n] (unbiased)
+--   r:random([m [, n]]) -- like math.random: float in [0,1), or integer in [1,m] / [m,n]
 --   r:float()         -- uniform float in [0, 1) with 53 random bits
---   r:normal()        -- standard normal (polar method)
+--   r:normal([mean, sd]) -- normal (polar method)
 --   r:shuffle(list)   -- in place (Fisher–Yates), returns list
+--   r:sample(list, k) -- k distinct items in random order (a new list)
+--   r:fork(...)       -- an independent generator derived from this one's seed
+--   random.hash(...)  -- integers, numbers and strings mixed into one 64-bit integer
 --
---   local np = rng.numpy(seed)     -- numpy's legacy RandomState (MT19937):
+--   local np = random.numpy(seed)  -- numpy's legacy RandomState (MT19937):
 --   np:random_sample(), np:uniform(lo, hi), np:randn(), np:permutation(n),
 --   np:choice(n, size)  -- what np.random.seed(seed); np.random.X(...) gives,
 --   so the reference code's splits and instances can be reproduced exactly.
@@ -41,12 +48,74 @@ local function seed_integer(seed, what)
 end
 M.seed_integer = seed_integer
 
---- A new xoshiro256** generator. seed: integer or string (default 0).
-function M.new(seed)
-  local st = seed_integer(seed, "rng.new")
+-- splitmix64's finalizer: a 64-bit integer mix (Lua integers wrap mod 2^64)
+local function mix64(z)
+  z = (z ~ (z >> 30)) * 0xBF58476D1CE4E5B9
+  z = (z ~ (z >> 27)) * 0x94D049BB133111EB
+  return z ~ (z >> 31)
+end
+
+--- Mixes integers, numbers and strings into one 64-bit integer (stable
+-- across runs and machines).
+function M.hash(...)
+  local h = 0x6a09e667f3bcc908
+  for i = 1, select("#", ...) do
+    local v = select(i, ...)
+    if type(v) == "string" then
+      for j = 1, #v do h = mix64(h ~ v:byte(j)) + 0x9E3779B97F4A7C15 end
+    elseif math.type(v) == "integer" then
+      h = mix64(h ~ v) + 0x9E3779B97F4A7C15
+    elseif type(v) == "number" then
+      h = mix64(h ~ string.unpack("<i8", string.pack("<d", v))) + 0x9E3779B97F4A7C15
+    elseif v == nil then
+      h = mix64(h) + 0x9E3779B97F4A7C15
+    else
+      error("opro.random.hash: integers, numbers and strings only, got " .. type(v), 2)
+    end
+  end
+  return mix64(h)
+end
+
+--- A new xoshiro256** generator. seed: an integer or a string (default 0),
+-- or several parts mixed by M.hash (opro.random("opro.rep", seed, rep)).
+function M.new(seed, ...)
+  local st
+  if select("#", ...) > 0 then st = M.hash(seed, ...)
+  else st = seed_integer(seed, "opro.random") end
   local s = {}
-  for i = 1, 4 do st, s[i] = splitmix(st) end
-  return setmetatable({ s = s }, Xo)
+  local x = st
+  for i = 1, 4 do x, s[i] = splitmix(x) end
+  return setmetatable({ s = s, seed = st }, Xo)
+end
+
+--- Like math.random: a float in [0, 1), an integer in [1, m], or in [m, n].
+function Xo:random(m, n)
+  if m == nil then return self:float() end
+  if n == nil then m, n = 1, m end
+  if math.type(m) ~= "integer" or math.type(n) ~= "integer" then
+    error("opro.random: random(m, n) takes integer bounds", 2)
+  end
+  if m > n then error("opro.random: random(m, n): the interval is empty", 2) end
+  return m - 1 + self:int(n - m + 1)
+end
+
+--- k distinct items of list, in random order (a new list).
+function Xo:sample(list, k)
+  local copy = {}
+  for i, v in ipairs(list) do copy[i] = v end
+  self:shuffle(copy)
+  local out = {}
+  for i = 1, math.min(k, #copy) do out[i] = copy[i] end
+  return out
+end
+
+--- An independent generator derived from this one's seed and the parts.
+function Xo:fork(...)
+  return M.new(self.seed, ...)
+end
+
+function Xo:__tostring()
+  return string.format("opro.random(%d)", self.seed)
 end
 
 function Xo:next()
@@ -79,7 +148,8 @@ function Xo:int(n)
   end
 end
 
-function Xo:normal()
+function Xo:normal(mean, sd)
+  if mean or sd then return (mean or 0) + (sd or 1) * self:normal() end
   if self.spare then
     local v = self.spare
     self.spare = nil
@@ -206,4 +276,4 @@ function Np:choice(n, size)
   return out
 end
 
-return M
+return setmetatable(M, { __call = function(_, ...) return M.new(...) end })

@@ -100,7 +100,7 @@ local function alive(pid)
   return state ~= nil and state ~= "Z" and state ~= "X"
 end
 
-local rng = opro.rng("resume_test", os.time())
+local rng = opro.random("resume_test", os.time())
 local total_kills = 0
 
 local function chain(c, kills_wanted)
