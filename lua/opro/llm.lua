@@ -482,19 +482,25 @@ local function request_chat(self, messages, chars, p, n, keys)
   local info = { usage = usage, latency = st.latency, http_time = st.http_time, attempts = st.attempts,
                  retries = st.retries, cached = false, finish_reason = out.choices[1].finish_reason,
                  request_id = rid, cost = cost, status = st.status, usage_estimated = estimated or nil }
-  if keys then
-    local cache = self.cache
-    for i, c in ipairs(out.choices) do
-      local k = keys[i]
-      if k then
-        cache:put(k, encode{ text = c.text, finish_reason = c.finish_reason, request_id = rid,
-          usage = i == 1 and usage or nil })
+  -- the paid response and its call record are written together: a cache
+  -- that can (the store's) makes them one transaction, so a kill never keeps
+  -- a response whose cost was not recorded
+  local function keep()
+    record(self, S, { key = keys and keys[1], keys = keys and n > 1 and keys or nil, request = body,
+      response = st.body, status = st.status, usage = usage, latency = st.latency, attempts = st.attempts,
+      cost = cost, cached = false, request_id = rid })
+    if keys then
+      for i, c in ipairs(out.choices) do
+        local k = keys[i]
+        if k then
+          self.cache:put(k, encode{ text = c.text, finish_reason = c.finish_reason, request_id = rid,
+            usage = i == 1 and usage or nil })
+        end
       end
     end
   end
-  record(self, S, { key = keys and keys[1], keys = keys and n > 1 and keys or nil, request = body,
-    response = st.body, status = st.status, usage = usage, latency = st.latency, attempts = st.attempts,
-    cost = cost, cached = false, request_id = rid })
+  local cache = keys and self.cache
+  if cache and cache.atomically then cache:atomically(keep) else keep() end
   return out.choices, info
 end
 

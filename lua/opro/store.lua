@@ -498,6 +498,15 @@ function Cache:put(key, response)
   return true
 end
 
+--- Runs fn() in one transaction of the store's database: opro.llm writes a
+-- paid response and its call record through it, so both or neither last.
+function Cache:atomically(fn)
+  local st = self.store
+  if not st.db then error("store: attempt to use a closed store", 2) end
+  local ok, err = st.db:transaction(function() fn() return true end)
+  if not ok then error(string.format("store (%s): %s", st.path, err), 2) end
+end
+
 --- The SQLite response cache, shared by every run of the file.
 function Store:cache()
   if not self.db then error("store: attempt to use a closed store", 2) end

@@ -154,10 +154,9 @@ while total_kills < 24 and c < 40 do
       if n > (full.by_hash[h] or 0) then extra[#extra + 1] = h .. " x" .. n end
     end
     T.eq(extra, {}, "requests answered more often than in the uninterrupted run")
-    -- opro.llm commits the cache entry, then the call record (two SQLite
-    -- commits): a kill between the two keeps the response (replayed from the
-    -- cache, not re-sent) but loses its call record, at most one per kill
-    T.ok(res.distinct <= full.distinct and res.distinct >= full.distinct - kills,
+    -- opro.llm commits a paid response and its call record in one
+    -- transaction: no kill loses the record of a response it kept
+    T.eq(res.distinct, full.distinct,
          string.format("answered %d distinct requests, uninterrupted %d, kills %d", res.distinct, full.distinct, kills))
     T.ok(res.sent <= full.sent)
     -- the sim saw at most the uninterrupted run's requests plus the ones

@@ -372,4 +372,27 @@ T.test("SIGKILL mid-write loses nothing that was reported committed", function()
   st:close()
 end)
 
+T.test("cache:atomically writes a response and its call record together, or neither", function()
+  local st = open(path())
+  local run = st:run{ name = "atomic" }
+  local cache, rec = st:cache(), run:call_recorder()
+  cache:atomically(function()
+    rec{ key = "k1", provider = "openai", model = "m", request = "{}", response = "r1", status = 200 }
+    cache:put("k1", '{"text":"one"}')
+  end)
+  T.eq(cache:get("k1"), '{"text":"one"}')
+  T.eq(#run:calls(), 1)
+  local err = T.raises(function()
+    cache:atomically(function()
+      rec{ key = "k2", provider = "openai", model = "m", request = "{}", response = "r2", status = 200 }
+      cache:put("k2", '{"text":"two"}')
+      error("killed half-way")
+    end)
+  end, "killed half-way")
+  T.ok(err)
+  T.eq(cache:get("k2"), nil, "the cache entry was rolled back")
+  T.eq(#run:calls(), 1, "the call record was rolled back")
+  st:close()
+end)
+
 T.done()
