@@ -52,11 +52,7 @@ end
 -- kind="number", index=(0-based), dataset="sim"}.
 function M.demo_items(n, seed)
   local items = require("opro.sim.problems").generate(n, seed)
-  for i, it in ipairs(items) do
-    it.index = it.index or (i - 1)
-    it.kind = it.kind or "number"
-    it.dataset = it.dataset or "sim"
-  end
+  for _, it in ipairs(items) do it.dataset = "sim" end
   return items
 end
 

@@ -117,7 +117,7 @@ function M.generate(n, seed)
     v.I = r:pick(ITEMS)
     local steps = t.steps(v)
     local target = tostring(last_number(steps[#steps]))
-    out[i] = { input = fill(t, v), target = target, template = ti,
+    out[i] = { input = fill(t, v), target = target, template = ti, index = i - 1, kind = "number",
                solution = table.concat(steps, "\n") .. "\n#### " .. target }
   end
   return out

@@ -267,7 +267,7 @@ function Task:run_items(instruction, items, split, ctx)
   end
   ctx = ctx or {}
   local key = ctx.key or instruction
-  local results = opro.map(items, function(item)
+  local results = opro.map(items, function(item, i)
     local prompt = self:prompt(instruction, item)
     local response, info, code = self.scorer:chat(prompt, self.chat)
     if response == nil then return { error = info, code = code } end
@@ -287,7 +287,7 @@ function Task:run_items(instruction, items, split, ctx)
     end
     correct = correct == true or correct == 1
     if ctx.run and ctx.run.record_evaluation then
-      ctx.run:record_evaluation{ rep = ctx.rep, key = key, split = split, index = item.index,
+      ctx.run:record_evaluation{ rep = ctx.rep, key = key, split = split, index = item.index or (i - 1),
         input = prompt, target = item.target, response = response,
         prediction = prediction ~= nil and tostring(prediction) or nil, correct = correct }
     end
