@@ -495,12 +495,23 @@ static size_t anchor_of(const char *nd, size_t nn) {
   return best;
 }
 
+/* the anchor of the last needles seen at each address (any index < nn
+ * gives correct results; a stale one is only slower) */
+static size_t anchor_cached(const char *nd, size_t nn) {
+  static const char *key[16];
+  static size_t klen[16], val[16];
+  size_t h = ((uintptr_t)nd >> 3) & 15;
+  if (key[h] == nd && klen[h] == nn) return val[h];
+  key[h] = nd, klen[h] = nn, val[h] = anchor_of(nd, nn);
+  return val[h];
+}
+
 static const char *find(sl h, const char *nd, size_t nn) {
   if (nn == 0) return h.p;
   if (nn > h.n) return NULL;
   if (nn == 1) return memchr(h.p, nd[0], h.n);
   if (nn > 32) return memmem(h.p, h.n, nd, nn);
-  size_t a = anchor_of(nd, nn);
+  size_t a = anchor_cached(nd, nn);
   const char *q = h.p + a, *end = h.p + h.n - (nn - 1 - a);
   while (q < end) {
     const char *f = memchr(q, nd[a], (size_t)(end - q));
@@ -515,7 +526,7 @@ static const char *find(sl h, const char *nd, size_t nn) {
 static const char *rfind(sl h, const char *nd, size_t nn) {
   if (nn == 0) return h.p + h.n;
   if (nn > h.n) return NULL;
-  size_t a = anchor_of(nd, nn);
+  size_t a = anchor_cached(nd, nn);
   const char *lo = h.p + a, *end = h.p + h.n - (nn - 1 - a);
   while (end > lo) {
     const char *f = memrchr(lo, nd[a], (size_t)(end - lo));
@@ -567,6 +578,7 @@ static sl strip(sl s) {
 }
 
 static int eq(sl a, const char *b) {
+  if (a.n > 7) return 0; /* only used with short words */
   size_t bn = strlen(b);
   return a.n == bn && memcmp(a.p, b, bn) == 0;
 }
@@ -879,15 +891,29 @@ static sl after(sl p, size_t start_in_base, const char *base, size_t dn) {
   return (sl){p.p + skip, p.n - skip};
 }
 
-/* any number word present? (cheap test before the reference's 28 replaces) */
+/* any number word present? (cheap test before the reference's 28 replaces):
+ * a bigram filter, then a compare with the words of that first letter */
 static int has_number_word(sl w) {
-  for (size_t i = 0; i + 3 <= w.n; i++) {
-    char c = w.p[i];
-    if (c != 'z' && c != 'o' && c != 't' && c != 'f' && c != 's' && c != 'e' && c != 'n') continue;
+  static unsigned char len[NELEM(number_words)];
+  static uint32_t first2[8]; /* bit per (first letter - 'a') * 26 + second - 'a', hashed */
+  static int ready;
+  if (!ready) {
     for (size_t k = 0; k < NELEM(number_words); k++) {
-      size_t l = strlen(number_words[k]);
-      if (number_words[k][0] == c && i + l <= w.n && memcmp(w.p + i, number_words[k], l) == 0) return 1;
+      len[k] = (unsigned char)strlen(number_words[k]);
+      unsigned h = (unsigned)((number_words[k][0] - 'a') * 26 + (number_words[k][1] - 'a')) & 255;
+      first2[h >> 5] |= 1u << (h & 31);
     }
+    ready = 1;
+  }
+  for (size_t i = 0; i + 3 <= w.n; i++) {
+    unsigned char c = (unsigned char)w.p[i], d = (unsigned char)w.p[i + 1];
+    if (c < 'e' || c > 'z' || d < 'a' || d > 'z') continue;
+    unsigned h = (unsigned)((c - 'a') * 26 + (d - 'a')) & 255;
+    if (!(first2[h >> 5] & (1u << (h & 31)))) continue;
+    for (size_t k = 0; k < NELEM(number_words); k++)
+      if ((unsigned char)number_words[k][0] == c && (unsigned char)number_words[k][1] == d && i + len[k] <= w.n &&
+          memcmp(w.p + i, number_words[k], len[k]) == 0)
+        return 1;
   }
   return 0;
 }
@@ -1017,7 +1043,7 @@ static int normalize(const char *s, size_t n, const ex_norm_opts *o, ex_buf *out
     for (size_t k = 0; k < NELEM(secondary_d); k++)
       if (colon_last(base, cv, p, &secondary_d[k], &st)) p = after(p, st, base, secondary_d[k].n), indicated = 1;
   }
-  if (contains(p, " is the ")) {
+  if (find(p, " answer", 7)) { /* all four end with " answer" */
     for (size_t k = 0; k < NELEM(answer_ahead); k++)
       if (contains(p, answer_ahead[k])) p = before_first(p, answer_ahead[k]), indicated = 1;
   }
