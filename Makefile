@@ -95,7 +95,7 @@ $(OUT)/embedded_lua.c: $(LUA_FILES) $(OUT)/lua-files.list scripts/embed-lua
 # C modules register themselves by defining luaopen_opro_core_NAME.
 $(OUT)/modules.h: $(HOST_SRC) $(OUT)/src-files.list scripts/gen-modules
 	@mkdir -p $(dir $@)
-	sh scripts/gen-modules $(HOST_SRC) > $@.tmp && (cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@)
+	@sh scripts/gen-modules $(HOST_SRC) > $@.tmp && (cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@)
 
 $(OUT)/tests/%: tests/c/%.c $(OUT)/libopro.a
 	@mkdir -p $(dir $@)

@@ -25,6 +25,7 @@ tr.best td { background: #fff4e5; }
 td.err { color: var(--best); }
 input[type=search] { width: 100%; max-width: 420px; padding: 6px 8px; margin: 4px 0 8px; border: 1px solid var(--line); border-radius: 4px; }
 pre { background: #f6f8fa; border: 1px solid var(--line); border-radius: 4px; padding: 10px; overflow: auto; max-height: 420px; }
+pre.best { white-space: pre-wrap; word-break: break-word; }
 svg { max-width: 100%; height: auto; }
 svg text { font: 11px system-ui, sans-serif; fill: var(--muted); }
 svg .axis { stroke: #98a2b3; }

@@ -376,7 +376,7 @@ function M.render(d)
             { "best score", best and num(best.score) or "-" }, { "calls", num(s.calls) }, { "cost", money(s.cost) } }),
   }
   if best then
-    body[#body + 1] = string.format('<p><b>Best</b> (rep %d, step %d, score %s):</p><pre>%s</pre>', best.rep, best.step,
+    body[#body + 1] = string.format('<p><b>Best</b> (rep %d, step %d, score %s):</p><pre class="best">%s</pre>', best.rep, best.step,
       esc(num(best.score)), esc(best.text or json.encode(best.solution)))
   end
   body[#body + 1] = string.format('<h2>%s by step</h2>', d.kind == "instruction" and "Training accuracy" or "Score")

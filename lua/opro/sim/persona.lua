@@ -250,6 +250,13 @@ local function mutate(parent, other, r)
     if changed == text then changed = text .. " " .. r:pick(BANK) end
     return changed
   end
+  -- a writer does not say the same sentence twice
+  local seen, out = {}, {}
+  for _, x in ipairs(s) do
+    local k = norm_text(x)
+    if not seen[k] then seen[k] = true; out[#out + 1] = x end
+  end
+  s = out
   while #s > 6 do table.remove(s, r:int(1, #s)) end
   return join(s)
 end
