@@ -3,6 +3,12 @@
 -- Starts N tasks (default 100) that each sleep SECONDS (default 0.2) and
 -- shows that together they take about SECONDS, not N x SECONDS: every
 -- blocking call (sleep, HTTP, LLM) yields its task to the one event loop.
+if arg[1] == "-h" or arg[1] == "--help" then
+  print("usage: opro-lua examples/concurrency.lua [N] [SECONDS]\n" ..
+        "Runs N tasks (default 100) that each sleep SECONDS (default 0.2) and shows\n" ..
+        "they take about SECONDS in all: every blocking call yields to the event loop.")
+  os.exit(0)
+end
 local n = math.tointeger(tonumber(arg[1] or "100"))
 local secs = tonumber(arg[2] or "0.2")
 if not n or n < 1 or not secs or secs < 0 then

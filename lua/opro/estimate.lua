@@ -224,8 +224,8 @@ function M.estimate(o)
     ev_in = ev_calls * ((n > 0 and total / n or sc_base) + grown)
   end
 
-  local oprice = price_of(o.optimizer, o.optimizer_price)
-  local sprice = price_of(o.scorer or task.scorer, o.scorer_price)
+  local oprice, oknown = price_of(o.optimizer, o.optimizer_price)
+  local sprice, sknown = price_of(o.scorer or task.scorer, o.scorer_price)
   local function part(calls, tin, tout, price)
     tin, tout = math.floor(tin + 0.5), math.floor(tout + 0.5)
     return { calls = calls, input_tokens = tin, output_tokens = tout, tokens = tin + tout,
@@ -240,7 +240,8 @@ function M.estimate(o)
                     solution_chars = chars, evaluation_calls = ev_calls,
                     scorer_input_tokens = math.floor(sc_in_per + 0.5), scorer_output_tokens = sc_out_per,
                     candidates_scored = math.floor(scored + 0.5),
-                    upper_bound = type(task.found) == "function" or nil },
+                    upper_bound = type(task.found) == "function" or nil,
+                    priced = { optimizer = oknown, scorer = sknown } },
     sample_meta_prompt = text0,
   }
   est.total = {
@@ -278,6 +279,14 @@ function M.format(est)
   end
   if a.upper_bound then
     lines[#lines + 1] = "  an upper bound: a rep stops as soon as it finds the optimum"
+  end
+  local unpriced = {}
+  for _, name in ipairs { "optimizer", "scorer" } do
+    if a.priced and not a.priced[name] then unpriced[#unpriced + 1] = name end
+  end
+  if #unpriced > 0 then
+    lines[#lines + 1] = "  no price known for the " .. table.concat(unpriced, " and ") ..
+      ": cost shows as 0; give --price INPUT,OUTPUT (USD per million tokens)"
   end
   return table.concat(lines, "\n") .. "\n"
 end

@@ -71,10 +71,25 @@ function M.options(extra, defaults)
     end
     list[i] = o
   end
-  -- shared by the examples: a spending cap
+  -- shared by the examples: prices (what a run costs) and a spending cap
+  list[#list + 1] = { "price", "string", "USD per million tokens, INPUT,OUTPUT, for both models (e.g. 0.5,1.5)" }
+  list[#list + 1] = { "optimizer-price", "string", "INPUT,OUTPUT USD per million tokens of the optimizer (default: --price)" }
+  list[#list + 1] = { "scorer-price", "string", "INPUT,OUTPUT USD per million tokens of the scorer (default: --price)" }
   list[#list + 1] = { "budget-usd", "number", "stop cleanly once this many USD are spent" }
   list[#list + 1] = { "budget-calls", "integer", "stop cleanly after this many LLM calls" }
   return list
+end
+
+--- "0.5,1.5" -> {input=0.5, output=1.5} (USD per million tokens), or nil,
+-- message naming the flag.
+function M.parse_price(text, flag)
+  if text == nil then return nil end
+  local a, b = tostring(text):match("^%s*([^,%s]+)%s*,%s*([^,%s]+)%s*$")
+  local i, o = tonumber(a), tonumber(b)
+  if not i or not o or i < 0 or o < 0 then
+    return nil, string.format("--%s expects INPUT,OUTPUT (USD per million tokens, numbers >= 0), got %q", flag, text)
+  end
+  return { input = i, output = o }
 end
 
 --- The configuration recorded with a run: the parsed flags (no secrets).
@@ -130,10 +145,21 @@ function M.setup(opts, info)
   end
   if api_key == "" then api_key = nil end
   if api_key == nil and opts.estimate then api_key = "estimate-only" end   -- nothing is called
-  local function make(model, temperature, extra)
+  local function price(flag, fallback)
+    local p, err = M.parse_price(opts[flag:gsub("%-", "_")], flag)
+    if err then
+      io.stderr:write("opro-lua: ", err, "\n")
+      os.exit(2)
+    end
+    return p or fallback
+  end
+  local both = price("price")
+  local prices = { optimizer = price("optimizer-price", both), scorer = price("scorer-price", both) }
+  local function make(model, temperature, extra, role)
     local spec = { provider = opts.provider, base_url = opts.base_url, model = model, api_key = api_key,
                    temperature = temperature, concurrency = opts.concurrency, meter = env.meter,
-                   cache = cache, on_call = on_call, max_retries = opts.max_retries, timeout = opts.timeout }
+                   cache = cache, on_call = on_call, max_retries = opts.max_retries, timeout = opts.timeout,
+                   price = prices[role] }
     for k, v in pairs(extra or {}) do spec[k] = v end
     local ok, client = pcall(llm, spec)
     if not ok then
@@ -142,9 +168,9 @@ function M.setup(opts, info)
     end
     return client
   end
-  env.optimizer = make(opts.optimizer_model or opts.model or M.default_optimizer_model, 1.0, info.optimizer)
+  env.optimizer = make(opts.optimizer_model or opts.model or M.default_optimizer_model, 1.0, info.optimizer, "optimizer")
   if info.scorer ~= false then
-    env.scorer = make(opts.scorer_model or opts.model or M.default_scorer_model, 0, info.scorer)
+    env.scorer = make(opts.scorer_model or opts.model or M.default_scorer_model, 0, info.scorer, "scorer")
   end
   return env
 end

@@ -60,4 +60,14 @@ T.test("scorer input tokens come from the training items' prompts; cost from pri
   T.contains(estimate.format(e), "Estimate (nothing was called)")
 end)
 
+T.test("an llm without a price: the estimate says so instead of showing a silent 0", function()
+  local t = task(2, 20)
+  t.scorer = {}
+  local e = estimate{ task = t, optimizer = {}, steps = 1, candidates_per_step = 1 }
+  T.eq(e.total.cost, 0)
+  T.contains(estimate.format(e), "no price known for the optimizer and scorer")
+  local priced = estimate{ task = task(2, 20), optimizer = no_calls(), steps = 1, candidates_per_step = 1 }
+  T.ok(not estimate.format(priced):find("no price known", 1, true))
+end)
+
 T.done()

@@ -68,4 +68,17 @@ T.test("setup with --db opens the store, records the config without secrets, res
   env2.store:close()
 end)
 
+T.test("--price INPUT,OUTPUT reaches both llms; --scorer-price overrides; bad prices are named", function()
+  T.eq(runner.parse_price("0.5,1.5", "price"), { input = 0.5, output = 1.5 })
+  T.eq(runner.parse_price(" 3 , 15 ", "price"), { input = 3, output = 15 })
+  for _, bad in ipairs { "0.5", "a,b", "-1,2", "1,2,3", "" } do
+    local p, err = runner.parse_price(bad, "scorer-price")
+    T.eq(p, nil, bad)
+    T.contains(err, "--scorer-price expects INPUT,OUTPUT", bad)
+  end
+  local env = runner.setup({ provider = "openai", estimate = true, price = "1,2", scorer_price = "0.1,0.2" }, { name = "p" })
+  T.eq(env.optimizer.price, { input = 1, output = 2 })
+  T.eq(env.scorer.price, { input = 0.1, output = 0.2 })
+end)
+
 T.done()
