@@ -136,10 +136,10 @@ install: all
 	install -m 755 bin/opro-lua $(wildcard bin/opro-sim) $(DESTDIR)$(BINDIR)/
 	cp -R lua $(DESTDIR)$(DATADIR)/
 	cp -R examples docs $(DESTDIR)$(DATADIR)/
-	install -m 644 docs/opro-lua.1 $(DESTDIR)$(MANDIR)/opro-lua.1
+	install -m 644 docs/opro-lua.1 docs/opro-sim.1 $(DESTDIR)$(MANDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/opro-lua $(DESTDIR)$(BINDIR)/opro-sim $(DESTDIR)$(MANDIR)/opro-lua.1
+	rm -f $(DESTDIR)$(BINDIR)/opro-lua $(DESTDIR)$(BINDIR)/opro-sim $(DESTDIR)$(MANDIR)/opro-lua.1 $(DESTDIR)$(MANDIR)/opro-sim.1
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
