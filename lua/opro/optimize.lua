@@ -603,13 +603,21 @@ function M.optimize(o)
     finish_scored(scored0, 0)
     step_metrics(0, init, scored0)
     if budget0 then R.stop_reason = "budget" end
-    R.curve = { { step = 0, step_best = R.best and R.best.score, best = R.best and R.best.score } }
+    -- the curve, the progress line and the stopping rules see the objective's
+    -- own scores (raw_score), not the ones an explore stage adjusted
+    local function best_score() return R.best and (R.best.raw_score or R.best.score) end
+    local step0_best
+    for _, c in ipairs(scored0) do
+      local v = c.raw_score or c.score
+      if v ~= nil and better(v, step0_best) then step0_best = v end
+    end
+    R.curve = { { step = 0, step_best = step0_best, best = best_score() } }
 
     local step = 0
     while not R.stop_reason do
       if stop_when_found and R.found then R.stop_reason = "found"; break end
       if stop then
-        local state = { step = step, best = R.best and { solution = R.best.solution, score = R.best.score },
+        local state = { step = step, best = R.best and { solution = R.best.solution, score = best_score() },
                         history = R.history, started = started, totals = totals(),
                         better = base_task.better or "higher", rep = r }
         local s, reason = stop(state)
@@ -727,11 +735,12 @@ function M.optimize(o)
       R.steps = step
       local step_best
       for _, c in ipairs(scored) do
-        if c.score ~= nil and better(c.score, step_best) then step_best = c.score end
+        local v = c.raw_score or c.score
+        if v ~= nil and better(v, step_best) then step_best = v end
       end
-      R.curve[#R.curve + 1] = { step = step, step_best = step_best, best = R.best and R.best.score }
+      R.curve[#R.curve + 1] = { step = step, step_best = step_best, best = best_score() }
       progress_call(progress, "step", { rep = r, step = step, steps = max_steps, proposed = proposed,
-        new = #scored, step_best = step_best, best = R.best and R.best.score, candidates = R.unique,
+        new = #scored, step_best = step_best, best = best_score(), candidates = R.unique,
         inflight = flight.n,
         calls = acc.calls, tokens = acc.input_tokens + acc.output_tokens, totals = totals() })
       if budget2 then R.stop_reason = "budget"; break end

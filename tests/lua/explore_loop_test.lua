@@ -143,6 +143,51 @@ T.test("penalty: the scored candidates' embeddings are stored", function()
   st:close()
 end)
 
+T.test("penalty: the meta-prompt sees adjusted scores; the curve and the best keep the objective's", function()
+  local task = make_task()
+  local r = opro.optimize{ task = task, optimizer = optimizer, steps = 3, candidates_per_step = 6,
+    quiet = true, seed = 4, explore = opro.explore.penalty{ lambda = 5 } }
+  local adjusted, best_raw = 0, nil
+  for _, e in ipairs(r.reps[1].history) do
+    local raw = task:score(e.solution)
+    if e.raw_score ~= nil then
+      T.eq(e.raw_score, raw, "raw_score is the objective's score")
+      T.near(e.score, raw - 5 * e.similarity, 1e-9, "adjusted: " .. e.text)
+      if e.similarity > 0 then adjusted = adjusted + 1 end
+    else
+      T.eq(e.score, raw)
+    end
+    if best_raw == nil or raw > best_raw then best_raw = raw end
+  end
+  T.ok(adjusted > 0, "some scores were adjusted")
+  local curve = r.reps[1].curve
+  T.eq(curve[#curve].best, best_raw, "the curve's last best-so-far is the best raw score")
+  T.eq(r.best.score, best_raw)
+  for i = 2, #curve do T.ok(curve[i].best >= curve[i - 1].best, "best-so-far never drops") end
+end)
+
+T.test("the examples' flags build the stages: --reject-similar, --explore-penalty, --embed", function()
+  local cli, runner = require "opro.cli", require "opro.runner"
+  local spec = { name = "x.lua", options = runner.options(), raise = true }
+  local o = assert(cli.parse({ "--reject-similar", "0.9", "--explore-penalty", "0.2" }, spec))
+  T.eq(o.embed, "hashed")
+  local stages = runner.explore_stages({ opts = o }, "lower")
+  T.eq(#stages, 2)
+  T.eq(stages[1].threshold, 0.9)
+  T.eq(stages[2].lambda, 0.2)
+  T.eq(stages[2].better, "lower")
+  T.eq(runner.explore_stages({ opts = assert(cli.parse({}, spec)) }), nil, "no flag, no stage")
+  T.eq(select(2, cli.parse({ "--embed", "word2vec" }, spec)), '--embed must be one of hashed, llm, got "word2vec"')
+  -- --embed llm: an opro.llm on --embed-model, used by the stages
+  local env = runner.setup(assert(cli.parse({ "--base-url", "http://127.0.0.1:9/v1", "--reject-similar", "0.8",
+    "--embed", "llm", "--embed-model", "emb-1" }, spec)), { name = "t", scorer = false })
+  T.eq(env.embedder.model, "emb-1")
+  local rc, _, err = T.run(string.format("%s/examples/gsm8k.lua --demo --reject-similar 1.5 --base-url http://127.0.0.1:9/v1",
+    T.root))
+  T.eq(rc, 2)
+  T.contains(err, "--reject-similar must be a cosine in [-1, 1], got 1.5")
+end)
+
 T.test("the report shows the diversity chart and the metric columns", function()
   local st, run = open_run("report")
   opro.optimize{ task = make_task(), optimizer = optimizer, steps = 3, candidates_per_step = 5,
