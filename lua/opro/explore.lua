@@ -93,10 +93,15 @@ local function new_stage(opts, what)
   return { embed = embed.resolve(opts.embed, what), text = opts.text, cache = {} }
 end
 
+-- The vector a stage has computed for `text` (an opro.vec), or nil: the
+-- loop stores it with the candidate (run:record_candidate{embedding=}).
+local function vector(self, text) return self.cache[text] end
+
 -- ---------------------------------------------------------------- penalty
 
 local Penalty = {}
 Penalty.__index = Penalty
+Penalty.vector = vector
 
 --- score' = score − λ·max_cos(candidate, history) (for better = "lower",
 -- e.g. TSP lengths: score' = score + λ·max_cos).
@@ -146,6 +151,7 @@ end
 
 local Reject = {}
 Reject.__index = Reject
+Reject.vector = vector
 
 --- Rejects candidates whose cosine to a history text or to an earlier kept
 -- candidate of the same batch is above `threshold` (before scoring them).

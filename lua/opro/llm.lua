@@ -679,26 +679,55 @@ end
 local vec_ok, vec = pcall(require, "opro.vec")
 if not (vec_ok and type(vec) == "table" and type(vec.from_json) == "function") then vec = nil end
 
---- Embeds a list of strings (or one string) in one request. Returns a
--- matrix (opro.vec, one row per text) when opro.vec is built in, else a
--- list of lists of numbers; and info. Or nil, message, code, info.
-function LLM:embed(texts, opts)
-  if type(texts) == "string" then texts = { texts } end
-  if type(texts) ~= "table" or texts[1] == nil then
-    error("llm:embed: bad argument #1 (a string or a non-empty list of strings expected)", 2)
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+local b64 = {}
+for i = 0, 63 do b64[i] = B64:sub(i + 1, i + 1) end
+
+-- base64 of a byte string (the cached form of a vector: little-endian float32)
+local function base64(s)
+  local out, n = {}, #s
+  for i = 1, n - 2, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local v = (a << 16) | (b << 8) | c
+    out[#out + 1] = b64[v >> 18] .. b64[(v >> 12) & 63] .. b64[(v >> 6) & 63] .. b64[v & 63]
   end
-  local chars = 0
-  for i, t in ipairs(texts) do
-    if type(t) ~= "string" then error(fmt("llm:embed: item %d is a %s, not a string", i, type(t)), 2) end
-    chars = chars + #t
+  local r = n % 3
+  if r == 1 then
+    local v = s:byte(n) << 16
+    out[#out + 1] = b64[v >> 18] .. b64[(v >> 12) & 63] .. "=="
+  elseif r == 2 then
+    local a, b = s:byte(n - 1, n)
+    local v = (a << 16) | (b << 8)
+    out[#out + 1] = b64[v >> 18] .. b64[(v >> 12) & 63] .. b64[(v >> 6) & 63] .. "="
   end
-  if opts ~= nil and type(opts) ~= "table" then error("llm:embed: options must be a table", 2) end
+  return table.concat(out)
+end
+
+local embed_options = { dimensions = "integer", timeout = "number", cache = "boolean", batch = "integer" }
+
+-- the cache key of one text's embedding
+local function embed_key(self, text, dims)
+  return keymod.of{ embedding = { provider = self.provider, model = self.model, text = text, dimensions = dims } }
+end
+
+-- a cached vector, or nil (entries: {"embedding":"<base64 float32>"})
+local function embed_lookup(self, k)
+  local v = self.cache:get(k)
+  if type(v) ~= "string" then return nil end
+  local m = vec.from_json(v, "embedding")
+  if not m or m:rows() ~= 1 then return nil end
+  return m:row(1), v
+end
+
+-- One request for `texts` (distinct, not cached). Returns the matrix of
+-- their vectors and info, or nil, message, code, info. Caches each vector
+-- under keys[i] (with the call record, atomically when the cache can).
+local function request_embed(self, texts, keys, dims, timeout)
   local S = secret[self]
   local proto = S.proto
-  if not proto.embed_request then
-    error(fmt("llm:embed: provider '%s' has no embeddings API", self.provider), 2)
-  end
-  local url, bodyt = proto.embed_request(self, texts)
+  local chars = 0
+  for _, t in ipairs(texts) do chars = chars + #t end
+  local url, bodyt = proto.embed_request(self, texts, { dimensions = dims })
   local body = encode(bodyt)
   local est = chars // 4 + #texts
   local t1, t2 = reserve(self, est, cost_of(self, est, 0))
@@ -708,29 +737,27 @@ function LLM:embed(texts, opts)
   local reservation <close> = setmetatable({ t1, t2, self }, reservation_mt)
   local count, field = #texts, proto.embed_field
   local function parse(raw)
-    if vec then
-      local ok, m = pcall(vec.from_json, raw, field)
-      if ok and m then
-        local okr, rows = pcall(function() return m:rows() end)
-        if not okr or rows == count then
-          return { vectors = m, usage = { input_tokens = tonumber(raw:match('"prompt_tokens"%s*:%s*(%d+)')) or est,
-                                          output_tokens = 0 } }
-        end
-      end
+    local m = vec.from_json(raw, field)
+    if m and m:rows() == count then
+      return { vectors = m, usage = { input_tokens = tonumber(raw:match('"prompt_tokens"%s*:%s*(%d+)')) or est,
+                                      output_tokens = 0 } }
     end
     local obj = decode(raw)
     if obj == nil then return nil, "the response is not valid JSON", true end
     local v, u = proto.parse_embed(obj, count)
     if not v then return nil, u, true end
-    return { vectors = v, usage = u or { input_tokens = est, output_tokens = 0 } }
+    local okm, mv = pcall(vec.matrix, v)
+    if not okm then return nil, "bad embedding vectors: " .. tostring(mv), true end
+    return { vectors = mv, usage = u or { input_tokens = est, output_tokens = 0 } }
   end
-  local out, st, code, st2 = exchange(self, S, url, body, est, parse, opts and opts.timeout or self.timeout)
+  local out, st, code, st2 = exchange(self, S, url, body, est, parse, timeout)
   if not out then
     local msg = st
     st = st2
     settle(self, t1, t2, 0, 0, 0, true, st.retries)
-    record(self, S, { request = body, response = st.body, status = st.status, latency = st.latency,
-      attempts = st.attempts, cost = 0, cached = false, error = msg, code = code })
+    record(self, S, { key = keys and keys[1], keys = keys and count > 1 and keys or nil, request = body,
+      response = st.body, status = st.status, latency = st.latency, attempts = st.attempts, cost = 0,
+      cached = false, error = msg, code = code })
     return nil, msg, code, { attempts = st.attempts, retries = st.retries, latency = st.latency, cost = 0 }
   end
   local u = out.usage
@@ -738,10 +765,118 @@ function LLM:embed(texts, opts)
   settle(self, t1, t2, u.input_tokens, 0, cost, false, st.retries)
   if S.tpm then S.tpm:adjust(u.input_tokens - est) end
   local rid = request_id(st, nil)
-  record(self, S, { request = body, response = st.body, status = st.status, usage = u, latency = st.latency,
-    attempts = st.attempts, cost = cost, cached = false, request_id = rid })
-  return out.vectors, { usage = u, latency = st.latency, attempts = st.attempts, retries = st.retries,
-                        cached = false, cost = cost, request_id = rid }
+  local m = out.vectors
+  local function keep()
+    record(self, S, { key = keys and keys[1], keys = keys and count > 1 and keys or nil, request = body,
+      response = st.body, status = st.status, usage = u, latency = st.latency, attempts = st.attempts,
+      cost = cost, cached = false, request_id = rid })
+    if keys then
+      for i, k in ipairs(keys) do
+        self.cache:put(k, '{"embedding":"' .. base64(m:row(i):bytes()) .. '"}')
+      end
+    end
+  end
+  local cache = keys and self.cache
+  if cache and cache.atomically then cache:atomically(keep) else keep() end
+  return m, { usage = u, latency = st.latency, attempts = st.attempts, retries = st.retries, cost = cost,
+              request_id = rid }
+end
+
+--- Embeds a list of strings (or one string). Each text's vector is cached
+-- under its own key (provider, model, text, dimensions): only the texts
+-- not cached are sent, in batches (one request per `batch` texts;
+-- OpenAI-compatible: a list `input`, Gemini: batchEmbedContents), and a
+-- cached text costs nothing and counts as a cache hit. Returns a matrix
+-- (opro.vec, one row per text, in input order) and info, or nil, message,
+-- code, info. opts: dimensions, batch, cache (false: neither read nor
+-- write the cache), timeout.
+function LLM:embed(texts, opts)
+  if type(texts) == "string" then texts = { texts } end
+  if type(texts) ~= "table" or texts[1] == nil then
+    error("llm:embed: bad argument #1 (a string or a non-empty list of strings expected)", 2)
+  end
+  for i, t in ipairs(texts) do
+    if type(t) ~= "string" then error(fmt("llm:embed: item %d is a %s, not a string", i, type(t)), 2) end
+  end
+  if opts ~= nil and type(opts) ~= "table" then error("llm:embed: options must be a table", 2) end
+  opts = opts or {}
+  check_options("llm:embed", opts, embed_options, 2)
+  if opts.dimensions and opts.dimensions < 1 then error("llm:embed: dimensions must be >= 1", 2) end
+  if opts.batch and opts.batch < 1 then error("llm:embed: batch must be >= 1", 2) end
+  local S = secret[self]
+  local proto = S.proto
+  if not proto.embed_request then
+    error(fmt("llm:embed: provider '%s' has no embeddings API", self.provider), 2)
+  end
+  if not vec then error("llm:embed: opro.vec is not built in", 2) end
+  local dims = opts.dimensions
+  local use_cache = self.cache and opts.cache ~= false
+  local t0 = now()
+  -- the vector of each distinct text: from the cache, or to be sent
+  local got, keys, missing, seen = {}, {}, {}, {}
+  local hits = 0
+  for _, t in ipairs(texts) do
+    if not seen[t] then
+      seen[t] = true
+      if use_cache then
+        local k = embed_key(self, t, dims)
+        keys[t] = k
+        local v, raw = embed_lookup(self, k)
+        if v then
+          got[t] = v
+          hits = hits + 1
+          self.own:add_cache_hit()
+          if self.meter then self.meter:add_cache_hit() end
+          if self.on_call then
+            local _, bodyt = proto.embed_request(self, { t }, { dimensions = dims })
+            record(self, S, { key = k, request = encode(bodyt), response = raw, status = 200, latency = 0,
+              attempts = 0, cost = 0, cached = true })
+          end
+        else
+          missing[#missing + 1] = t
+        end
+      else
+        missing[#missing + 1] = t
+      end
+    end
+  end
+  local info = { usage = { input_tokens = 0, output_tokens = 0 }, attempts = 0, retries = 0, cost = 0,
+                 cached = #missing == 0, cache_hits = hits, requests = 0 }
+  local size = opts.batch or proto.embed_batch or 256
+  for first = 1, #missing, size do
+    local part, pkeys = {}, use_cache and {} or nil
+    for i = first, math.min(#missing, first + size - 1) do
+      part[#part + 1] = missing[i]
+      if pkeys then pkeys[#pkeys + 1] = keys[missing[i]] end
+    end
+    local m, binfo, code, finfo = request_embed(self, part, pkeys, dims, opts.timeout or self.timeout)
+    if not m then
+      finfo = finfo or {}
+      info.attempts = info.attempts + (finfo.attempts or 0)
+      info.retries = info.retries + (finfo.retries or 0)
+      info.latency = now() - t0
+      return nil, binfo, code, info
+    end
+    info.requests = info.requests + 1
+    info.usage.input_tokens = info.usage.input_tokens + binfo.usage.input_tokens
+    info.attempts = info.attempts + binfo.attempts
+    info.retries = info.retries + binfo.retries
+    info.cost = info.cost + binfo.cost
+    info.request_id = binfo.request_id
+    for i, t in ipairs(part) do got[t] = m:row(i) end
+  end
+  local dim
+  for _, v in pairs(got) do
+    if dim and v:dim() ~= dim then
+      return nil, fmt("opro.llm %s %s: embeddings of different dimensions (%d and %d; a cache written with other dimensions?)",
+        self.provider, self.model, dim, v:dim()), "bad_response", info
+    end
+    dim = v:dim()
+  end
+  local out = vec.matrix({}, dim)
+  for _, t in ipairs(texts) do out:append(got[t]) end
+  info.latency = now() - t0
+  return out, info
 end
 
 -- the protocol modules (request building and parsing), for tests and tools

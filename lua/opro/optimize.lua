@@ -106,7 +106,19 @@ local function counting_llm(llm, acc, flight)
   function proxy.embed(_, texts, o)
     start()
     local r, info, code = llm:embed(texts, o)
-    count(r ~= nil and info or nil)
+    if r ~= nil and type(info) == "table" and info.requests then
+      -- one embed() may send several batches and answer other texts from the cache
+      if flight then
+        flight.n = flight.n - 1
+        if flight.on_done then flight.on_done() end
+      end
+      acc.calls = acc.calls + info.requests
+      acc.cache_hits = acc.cache_hits + (info.cache_hits or 0)
+      acc.input_tokens = acc.input_tokens + ((info.usage or {}).input_tokens or 0)
+      acc.cost = acc.cost + (info.cost or 0)
+    else
+      count(r ~= nil and info or nil)
+    end
     return r, info, code
   end
   return setmetatable(proxy, { __index = function(_, k)
@@ -178,6 +190,18 @@ end
 -- :adjust(scored, history) returns adjusted scores aligned with `scored`
 -- (and similarities, as opro.explore.penalty does) or a new list. An
 -- embedding failure (nil, message) leaves the batch unchanged and is logged.
+-- the float32 bytes of the vectors a stage computed for these candidates
+-- (stored with them: run:record_candidate{embedding=}); the first stage's wins
+local function keep_embeddings(stage, cands)
+  if type(stage.vector) ~= "function" then return end
+  for _, c in ipairs(cands) do
+    if type(c) == "table" and c.embedding == nil and type(c.text) == "string" then
+      local ok, v = pcall(stage.vector, stage, c.text)
+      if ok and v ~= nil and type(v.bytes) == "function" then c.embedding = v:bytes() end
+    end
+  end
+end
+
 local function explore_filter(stages, cands, history, ctx)
   for _, st in ipairs(stages) do
     if type(st.filter) == "function" and #cands > 0 then
@@ -194,6 +218,10 @@ local function explore_filter(stages, cands, history, ctx)
             local c = type(rj) == "table" and rj.index and cands[rj.index]
             if c then c.rejected = rj end
           end
+        end
+        keep_embeddings(st, cands)
+        for _, c in ipairs(cands) do
+          if type(c) == "table" and c.rejected and ctx.on_rejected then ctx.on_rejected(c) end
         end
         ctx.state.rejected = (ctx.state.rejected or 0) + (#cands - #out)
         cands = out
@@ -212,6 +240,7 @@ local function explore_adjust(stages, scored, history, ctx)
       elseif type(adj[1]) == "table" or (#adj == 0 and #scored == 0) then
         scored = adj
       else
+        keep_embeddings(st, scored)
         for i, c in ipairs(scored) do
           if adj[i] ~= nil then
             if c.raw_score == nil then c.raw_score = c.score end
@@ -223,6 +252,57 @@ local function explore_adjust(stages, scored, history, ctx)
     end
   end
   return scored
+end
+
+-- Diversity per step (docs/vectors.md): mean and max cosine between the
+-- hashed embeddings (opro.embed.hashed, cheap and deterministic) of a
+-- step's new texts, and between the texts of the 20 best history entries
+-- (what the default meta-prompt shows). Instruction-like (string)
+-- solutions only. Returns measure(fresh, history, better) -> metrics | nil.
+local TOP_SHOWN = 20
+local function diversity_meter()
+  local embed, vec = optional("opro.embed"), optional("opro.vec")
+  if not (embed and vec and embed.hasher) then return nil end
+  local hasher, cache = embed.hasher(), {}
+  local function pairwise(texts)
+    if #texts < 2 then return 0, 0, 0 end
+    local miss, seen = {}, {}
+    for _, t in ipairs(texts) do
+      if cache[t] == nil and not seen[t] then seen[t] = true; miss[#miss + 1] = t end
+    end
+    if #miss > 0 then
+      local m = hasher(miss)
+      for i, t in ipairs(miss) do cache[t] = m:row(i) end
+    end
+    local m = vec.matrix({}, cache[texts[1]]:dim())
+    for _, t in ipairs(texts) do m:append(cache[t]) end
+    return m:pairwise_cosine()
+  end
+  return function(fresh, history, better)
+    local texts = {}
+    for _, c in ipairs(fresh) do
+      if type(c.solution) ~= "string" or type(c.text) ~= "string" then return nil end
+      texts[#texts + 1] = c.text
+    end
+    local shown = {}
+    for _, e in ipairs(history) do
+      if type(e.solution) ~= "string" or type(e.text) ~= "string" then return nil end
+      if e.score ~= nil then shown[#shown + 1] = e end
+    end
+    table.sort(shown, function(a, b)
+      if a.score ~= b.score then return better(a.score, b.score) end
+      return a.key < b.key
+    end)
+    local top = {}
+    for i = 1, math.min(TOP_SHOWN, #shown) do top[i] = shown[i].text end
+    -- no pairs, no value (rather than a 0 that reads as "all different")
+    local mean, max, pairs_ = pairwise(texts)
+    local tmean, tmax, tpairs = pairwise(top)
+    local some, tsome = pairs_ > 0, tpairs > 0
+    return { n = #texts, pairs = pairs_, mean_pairwise_cos = some and mean or nil, max_pairwise_cos = some and max or nil,
+             top20_n = #top, top20_mean_pairwise_cos = tsome and tmean or nil,
+             top20_max_pairwise_cos = tsome and tmax or nil }
+  end
 end
 
 -- Progress: opro.progress (one redrawn line on a terminal, plain lines
@@ -355,6 +435,8 @@ function M.optimize(o)
       found = false, acc = acc, rng = rngmod.new("opro.rep", seed or 0, r),
     }
     reps_state[r] = R
+    R.metrics = {}
+    local diversity = o.diversity ~= false and diversity_meter() or nil
     local template = o.template or base_task.template
     local parse = o.parse or base_task.parse
     if not callable(template) then error(string.format("opro.optimize: no template (task.template or opts.template) for rep %d", r), 0) end
@@ -368,9 +450,24 @@ function M.optimize(o)
       end
     end
 
+    -- a candidate an exploration filter rejected is recorded unscored,
+    -- with the reason (it cost no scorer call)
+    local function on_rejected(c)
+      if not (run and run.record_candidate) then return end
+      local rj = c.rejected
+      local sim = type(rj) == "table" and tonumber(rj.similarity)
+      run:record_candidate{ rep = r, step = c.step, key = c.key, solution = c.solution, text = c.text,
+        embedding = c.embedding,
+        parse_error = sim and string.format("rejected before scoring: cosine %.3f to %s", sim,
+          rj.source == "batch" and "another proposal of this step" or "a text already scored")
+          or "rejected before scoring by an exploration filter",
+        details = type(rj) == "table" and { rejected = { similarity = sim or nil, source = rj.source,
+          nearest = type(rj.nearest) == "string" and rj.nearest or nil } } or nil }
+    end
+
     local function ctx_for(step)
       return { rep = r, step = step, run = run, seed = seed, rng = R.rng, task = task,
-               history = R.history, optimizer = optimizer, state = R, log = say }
+               history = R.history, optimizer = optimizer, state = R, log = say, on_rejected = on_rejected }
     end
 
     -- the best by the objective's own score (raw_score when an exploration
@@ -383,9 +480,10 @@ function M.optimize(o)
     local function record_candidate(c, extra)
       if not (run and run.record_candidate) then return end
       local rec = { rep = r, step = c.step, key = c.key, solution = c.solution, text = c.text,
-                    score = c.score, details = c.details }
+                    score = c.score, details = c.details, embedding = c.embedding }
       for f, v in pairs(extra or {}) do rec[f] = v end
       run:record_candidate(rec)
+      if c.embedding ~= nil then c.embedding_recorded = true end
     end
 
     -- scores a list of candidates concurrently; returns the scored ones, in list order
@@ -457,13 +555,30 @@ function M.optimize(o)
       end
       for _, c in ipairs(scored) do
         if c.score ~= nil then
-          if c.raw_score ~= nil and c.raw_score ~= c.score then
+          if (c.raw_score ~= nil and c.raw_score ~= c.score) or (c.embedding ~= nil and not c.embedding_recorded) then
             record_candidate(c, { details = c.details })
           end
           add_history(c)
         end
       end
       return scored
+    end
+
+    -- the step's metrics: diversity of its new texts and of the best shown,
+    -- candidates scored and rejected; recorded with the run
+    local rejected_before = 0
+    local function step_metrics(step, fresh, scored)
+      local m = diversity and diversity(fresh, R.history, better) or nil
+      if m == nil then return end
+      m.scored = #scored
+      if explore then
+        m.rejected = (R.rejected or 0) - rejected_before
+        rejected_before = R.rejected or 0
+      end
+      local entry = shallow_copy(m)
+      entry.step = step
+      R.metrics[#R.metrics + 1] = entry
+      if run and run.record_metrics then run:record_metrics{ rep = r, step = step, metrics = m } end
     end
 
     -- user-given history (step -1, as in the reference), not scored again
@@ -486,14 +601,23 @@ function M.optimize(o)
     end
     local scored0, budget0 = score_all(init, 0)
     finish_scored(scored0, 0)
+    step_metrics(0, init, scored0)
     if budget0 then R.stop_reason = "budget" end
-    R.curve = { { step = 0, step_best = R.best and R.best.score, best = R.best and R.best.score } }
+    -- the curve, the progress line and the stopping rules see the objective's
+    -- own scores (raw_score), not the ones an explore stage adjusted
+    local function best_score() return R.best and (R.best.raw_score or R.best.score) end
+    local step0_best
+    for _, c in ipairs(scored0) do
+      local v = c.raw_score or c.score
+      if v ~= nil and better(v, step0_best) then step0_best = v end
+    end
+    R.curve = { { step = 0, step_best = step0_best, best = best_score() } }
 
     local step = 0
     while not R.stop_reason do
       if stop_when_found and R.found then R.stop_reason = "found"; break end
       if stop then
-        local state = { step = step, best = R.best and { solution = R.best.solution, score = R.best.score },
+        local state = { step = step, best = R.best and { solution = R.best.solution, score = best_score() },
                         history = R.history, started = started, totals = totals(),
                         better = base_task.better or "higher", rep = r }
         local s, reason = stop(state)
@@ -602,18 +726,21 @@ function M.optimize(o)
         local repl = hooks.after_propose(cands, ctx)
         if repl ~= nil then cands = repl end
       end
+      local fresh = cands
       if explore then cands = explore_filter(explore, cands, R.history, ctx) end
 
       local scored, budget2 = score_all(cands, step)
       scored = finish_scored(scored, step)
+      step_metrics(step, fresh, scored)
       R.steps = step
       local step_best
       for _, c in ipairs(scored) do
-        if c.score ~= nil and better(c.score, step_best) then step_best = c.score end
+        local v = c.raw_score or c.score
+        if v ~= nil and better(v, step_best) then step_best = v end
       end
-      R.curve[#R.curve + 1] = { step = step, step_best = step_best, best = R.best and R.best.score }
+      R.curve[#R.curve + 1] = { step = step, step_best = step_best, best = best_score() }
       progress_call(progress, "step", { rep = r, step = step, steps = max_steps, proposed = proposed,
-        new = #scored, step_best = step_best, best = R.best and R.best.score, candidates = R.unique,
+        new = #scored, step_best = step_best, best = best_score(), candidates = R.unique,
         inflight = flight.n,
         calls = acc.calls, tokens = acc.input_tokens + acc.output_tokens, totals = totals() })
       if budget2 then R.stop_reason = "budget"; break end
@@ -652,7 +779,7 @@ function M.optimize(o)
       reused = R.reused, stop_reason = R.stop_reason, curve = R.curve or {},
       calls = R.acc.calls, input_tokens = R.acc.input_tokens, output_tokens = R.acc.output_tokens,
       tokens = R.acc.input_tokens + R.acc.output_tokens, cost = R.acc.cost,
-      last_meta_prompt = R.last_meta_prompt,
+      last_meta_prompt = R.last_meta_prompt, rejected = R.rejected, metrics = R.metrics,
     }
     result.reps[r] = rec
     for _, e in ipairs(R.history) do result.history[#result.history + 1] = e end

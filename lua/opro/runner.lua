@@ -77,6 +77,14 @@ function M.options(extra, defaults)
   list[#list + 1] = { "scorer-price", "string", "INPUT,OUTPUT USD per million tokens of the scorer (default: --price)" }
   list[#list + 1] = { "budget-usd", "number", "stop cleanly once this many USD are spent" }
   list[#list + 1] = { "budget-calls", "integer", "stop cleanly after this many LLM calls" }
+  -- exploration (docs/vectors.md)
+  list[#list + 1] = { "reject-similar", "number",
+    "skip, before scoring, proposals whose cosine to a text already tried is above this (e.g. 0.9)" }
+  list[#list + 1] = { "explore-penalty", "number",
+    "show the optimizer score - LAMBDA x max cosine to the texts already tried (e.g. 0.1)" }
+  list[#list + 1] = { "embed", "string", "embeddings for --reject-similar / --explore-penalty", default = "hashed",
+    choices = { "hashed", "llm" } }
+  list[#list + 1] = { "embed-model", "string", "the embedding model for --embed llm", default = "text-embedding-3-small" }
   return list
 end
 
@@ -90,6 +98,42 @@ function M.parse_price(text, flag)
     return nil, string.format("--%s expects INPUT,OUTPUT (USD per million tokens, numbers >= 0), got %q", flag, text)
   end
   return { input = i, output = o }
+end
+
+local function fail(msg)
+  io.stderr:write("opro-lua: ", msg, "\n")
+  os.exit(2)
+end
+
+-- checks the exploration flags (before anything is opened or called)
+local function check_explore_flags(opts)
+  local th, lambda = opts.reject_similar, opts.explore_penalty
+  if th ~= nil and (th ~= th or th < -1 or th > 1) then
+    fail(string.format("--reject-similar must be a cosine in [-1, 1], got %s", tostring(th)))
+  end
+  if lambda ~= nil and (lambda ~= lambda or lambda < 0) then
+    fail(string.format("--explore-penalty must be >= 0, got %s", tostring(lambda)))
+  end
+end
+
+--- The opro.explore stages the flags ask for (nil when none):
+-- --reject-similar T -> opro.explore.reject{threshold=T} (before scoring),
+-- --explore-penalty L -> opro.explore.penalty{lambda=L} (after), both
+-- embedding with env.embedder (--embed llm: an opro.llm on --embed-model)
+-- or, by default, opro.embed.hashed. `better` is the task's direction.
+function M.explore_stages(env, better)
+  local opts = env.opts
+  if opts.reject_similar == nil and opts.explore_penalty == nil then return nil end
+  local explore = require "opro.explore"
+  local stages = {}
+  if opts.reject_similar ~= nil then
+    stages[#stages + 1] = explore.reject{ threshold = opts.reject_similar, embed = env.embedder }
+  end
+  if opts.explore_penalty ~= nil then
+    stages[#stages + 1] = explore.penalty{ lambda = opts.explore_penalty, embed = env.embedder,
+                                           better = better == "lower" and "lower" or "higher" }
+  end
+  return stages
 end
 
 --- The configuration recorded with a run: the parsed flags (no secrets).
@@ -109,6 +153,7 @@ end
 -- extra opro.llm fields (e.g. max_tokens).
 function M.setup(opts, info)
   info = info or {}
+  check_explore_flags(opts)
   local env = { opts = opts, name = info.name or "run" }
   local llm = require "opro.llm"
   local budget
@@ -147,10 +192,7 @@ function M.setup(opts, info)
   if api_key == nil and opts.estimate then api_key = "estimate-only" end   -- nothing is called
   local function price(flag, fallback)
     local p, err = M.parse_price(opts[flag:gsub("%-", "_")], flag)
-    if err then
-      io.stderr:write("opro-lua: ", err, "\n")
-      os.exit(2)
-    end
+    if err then fail(err) end
     return p or fallback
   end
   local both = price("price")
@@ -171,6 +213,12 @@ function M.setup(opts, info)
   env.optimizer = make(opts.optimizer_model or opts.model or M.default_optimizer_model, 1.0, info.optimizer, "optimizer")
   if info.scorer ~= false then
     env.scorer = make(opts.scorer_model or opts.model or M.default_scorer_model, 0, info.scorer, "scorer")
+  end
+  if opts.embed == "llm" and (opts.reject_similar ~= nil or opts.explore_penalty ~= nil) then
+    if opts.provider == "anthropic" then
+      fail("--embed llm: provider 'anthropic' has no embeddings API (use --embed hashed)")
+    end
+    env.embedder = make(opts.embed_model or "text-embedding-3-small", nil, nil)
   end
   return env
 end
@@ -238,6 +286,10 @@ function M.optimize(env, o)
   oo.seed = oo.seed or opts.seed
   oo.run = env.run
   oo.meter = env.meter
+  if oo.explore == nil then
+    local t = type(oo.task) == "table" and oo.task or nil
+    oo.explore = M.explore_stages(env, t and t.better)
+  end
   if oo.quiet == nil then oo.quiet = opts.quiet end
   if opts.estimate then
     local est = require("opro.estimate")(oo)

@@ -11,6 +11,7 @@ local M = {
   env_base_url = "GEMINI_BASE_URL",
   native_n = false,
   embed_field = "values",
+  embed_batch = 100,    -- requests per batchEmbedContents (the API's limit)
 }
 
 function M.headers(key, cfg)
@@ -127,10 +128,13 @@ function M.error_message(obj, raw)
   return "no error message"
 end
 
-function M.embed_request(cfg, texts)
+function M.embed_request(cfg, texts, o)
   local mp = model_path(cfg.model)
   local reqs = {}
-  for i, t in ipairs(texts) do reqs[i] = { model = mp, content = { parts = { { text = t } } } } end
+  local dims = o and o.dimensions or nil
+  for i, t in ipairs(texts) do
+    reqs[i] = { model = mp, content = { parts = { { text = t } } }, outputDimensionality = dims }
+  end
   return cfg.base_url .. "/" .. mp .. ":batchEmbedContents", { requests = reqs }
 end
 

@@ -13,6 +13,7 @@ local M = {
   env_base_url = "OPENAI_BASE_URL",
   native_n = true,
   embed_field = "embedding",
+  embed_batch = 2048,   -- inputs per embeddings request (the API's limit)
 }
 
 function M.headers(key, cfg)
@@ -140,8 +141,10 @@ function M.error_message(obj, raw)
   return "no error message"
 end
 
-function M.embed_request(cfg, texts)
-  return cfg.base_url .. "/embeddings", { model = cfg.model, input = texts }
+--- URL and body of an embeddings request; o.dimensions (optional) asks
+-- for shorter vectors (text-embedding-3 models).
+function M.embed_request(cfg, texts, o)
+  return cfg.base_url .. "/embeddings", { model = cfg.model, input = texts, dimensions = o and o.dimensions or nil }
 end
 
 --- List of vectors (in input order), usage; or nil, message, retryable.

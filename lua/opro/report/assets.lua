@@ -31,6 +31,7 @@ svg text { font: 11px system-ui, sans-serif; fill: var(--muted); }
 svg .axis { stroke: #98a2b3; }
 svg .grid { stroke: #eaecf0; }
 svg .bestline { fill: none; stroke-width: 2; }
+svg .divline { fill: none; stroke-width: 1.5; }
 svg .pt { fill-opacity: .55; }
 svg .tour { fill: none; stroke: var(--accent); stroke-width: 2; }
 .legend span { display: inline-block; margin-right: 14px; }

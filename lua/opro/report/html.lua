@@ -340,6 +340,54 @@ local function calls_section(d)
   return table.concat(out, "\n")
 end
 
+-- diversity per step (docs/vectors.md): mean pairwise cosine of each
+-- step's new texts (solid) and of the 20 best shown (dashed), a line per rep
+local function diversity_chart(d)
+  local series, reps, seen = {}, {}, {}
+  local x0, x1, y0, y1 = math.huge, -math.huge, 0, 1
+  for _, m in ipairs(d.metrics or {}) do
+    local v = type(m.metrics) == "table" and m.metrics or {}
+    for _, k in ipairs({ "mean_pairwise_cos", "top20_mean_pairwise_cos" }) do
+      if type(v[k]) == "number" and math.type(m.step) == "integer" then
+        local key = m.rep .. "\0" .. k
+        if not series[key] then
+          series[key] = { rep = m.rep, name = k, pts = {} }
+          if not seen[m.rep] then seen[m.rep] = true; reps[#reps + 1] = m.rep end
+        end
+        local p = series[key].pts
+        p[#p + 1] = { m.step, v[k] }
+        x0, x1 = math.min(x0, m.step), math.max(x1, m.step)
+        y0, y1 = math.min(y0, v[k]), math.max(y1, v[k])
+      end
+    end
+  end
+  if x0 > x1 then return "" end
+  table.sort(reps)
+  local W, H, m = 760, 220, { l = 58, r = 16, t = 12, b = 40 }
+  local xs = scale(x0 - 0.5, x1 + 0.5, m.l, W - m.r)
+  local ys = scale(y0, y1, H - m.b, m.t)
+  local out = { string.format('<svg id="diversity" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="diversity by step">', W, H, W, H) }
+  axes(out, W, H, m, xs, ys, x0 - 0.5, x1 + 0.5, y0, y1, "step", "mean pairwise cosine", true)
+  for i, r in ipairs(reps) do
+    local color = palette[(i - 1) % #palette + 1]
+    for _, k in ipairs({ "mean_pairwise_cos", "top20_mean_pairwise_cos" }) do
+      local sr = series[r .. "\0" .. k]
+      if sr then
+        table.sort(sr.pts, function(a, b) return a[1] < b[1] end)
+        local path = {}
+        for _, p in ipairs(sr.pts) do path[#path + 1] = f2(xs(p[1])) .. "," .. f2(ys(p[2])) end
+        out[#out + 1] = string.format('<polyline class="divline" stroke="%s"%s points="%s"><title>%s</title></polyline>',
+          color, k == "mean_pairwise_cos" and "" or ' stroke-dasharray="5 4"', table.concat(path, " "),
+          esc(string.format("rep %d: %s", r, k == "mean_pairwise_cos" and "new texts of the step" or "the 20 best so far")))
+      end
+    end
+  end
+  out[#out + 1] = "</svg>"
+  return "<h2>Diversity by step</h2>\n" .. table.concat(out, "\n")
+    .. '<p class="muted">Mean pairwise cosine of the hashed embeddings: solid, the new texts of each step; '
+    .. 'dashed, the 20 best texts after it (what the meta-prompt shows). Higher means more alike.</p>'
+end
+
 -- per-step metrics (diversity, ...): a table of the numeric ones
 local function metrics_section(d)
   if not d.metrics or #d.metrics == 0 then return "" end
@@ -351,7 +399,7 @@ local function metrics_section(d)
   end
   if #names == 0 then return "" end
   table.sort(names)
-  local out = { "<h2>Step metrics</h2>", '<table id="metrics" class="sortable"><thead><tr><th class="num">rep</th><th class="num">step</th>' }
+  local out = { diversity_chart(d), "<h2>Step metrics</h2>", '<table id="metrics" class="sortable"><thead><tr><th class="num">rep</th><th class="num">step</th>' }
   for _, k in ipairs(names) do out[#out + 1] = '<th class="num">' .. esc(k) .. "</th>" end
   out[#out + 1] = "</tr></thead><tbody>"
   for _, m in ipairs(d.metrics) do
