@@ -3,6 +3,7 @@
 
 #include <lauxlib.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,12 @@ struct sched {
   unsigned long next_id;
   int live;                  /* tasks not yet finished */
   int transfers;             /* curl transfers in flight */
+  sched_fd *fds;             /* extra fds polled with curl_multi_poll */
+  int nfds;
+  struct curl_waitfd *wbuf;  /* poll arrays, grown as needed */
+  struct pollfd *pbuf;
+  sched_fd **obuf;
+  int wcap;
   task *main;
   int exit_status;
   volatile sig_atomic_t interrupted;
@@ -449,6 +456,64 @@ static void on_signal(int sig) {
   signal(SIGINT, SIG_DFL);   /* a second Ctrl-C ends the process at once */
 }
 
+/* ---- extra fds ---- */
+
+void sched_fd_add(sched *S, sched_fd *f) {
+  if (f->registered) return;
+  f->next = S->fds;
+  S->fds = f;
+  f->registered = 1;
+  S->nfds++;
+}
+
+void sched_fd_remove(sched *S, sched_fd *f) {
+  if (!f->registered) return;
+  for (sched_fd **pp = &S->fds; *pp; pp = &(*pp)->next) {
+    if (*pp == f) { *pp = f->next; break; }
+  }
+  f->registered = 0;
+  f->next = NULL;
+  S->nfds--;
+}
+
+/* Polls curl and the extra fds; then calls the ready fds' callbacks. */
+static void poll_all(sched *S, int timeout_ms) {
+  if (S->nfds > S->wcap) {
+    int cap = S->nfds * 2;
+    struct curl_waitfd *nw = realloc(S->wbuf, (size_t)cap * sizeof *nw);
+    if (nw) S->wbuf = nw;
+    sched_fd **no = realloc(S->obuf, (size_t)cap * sizeof *no);
+    if (no) S->obuf = no;
+    struct pollfd *np = realloc(S->pbuf, (size_t)cap * sizeof *np);
+    if (np) S->pbuf = np;
+    if (nw && no && np) S->wcap = cap;
+  }
+  struct curl_waitfd *w = S->wbuf;
+  sched_fd **owner = S->obuf;
+  unsigned n = 0;
+  for (sched_fd *f = S->fds; f && (int)n < S->wcap; f = f->next) {
+    w[n].fd = f->fd;
+    w[n].events = f->events;
+    w[n].revents = 0;
+    owner[n++] = f;
+  }
+  curl_multi_poll(S->multi, n ? w : NULL, n, timeout_ms, NULL);
+  if (n == 0) return;
+  /* curl reports only IN/OUT/PRI: ask poll() for the exact events (a
+   * pipe's closed end is POLLHUP without POLLIN) */
+  struct pollfd *p = S->pbuf;
+  for (unsigned i = 0; i < n; i++) {
+    p[i].fd = w[i].fd;
+    p[i].events = (short)(((w[i].events & CURL_WAIT_POLLIN) ? POLLIN : 0) |
+                          ((w[i].events & CURL_WAIT_POLLOUT) ? POLLOUT : 0));
+    p[i].revents = 0;
+  }
+  if (poll(p, n, 0) <= 0) return;
+  for (unsigned i = 0; i < n; i++) {
+    if (p[i].revents && owner[i]->registered) owner[i]->ready(owner[i], p[i].revents);
+  }
+}
+
 void sched_interrupt(sched *S) {
   S->interrupted = 1;
   if (S->multi) curl_multi_wakeup(S->multi);
@@ -487,7 +552,7 @@ int sched_run(sched *S) {
       break;
     }
     if (S->live == 0) break;
-    if (!S->ready_head && S->nheap == 0 && S->transfers == 0) {
+    if (!S->ready_head && S->nheap == 0 && S->transfers == 0 && S->nfds == 0) {
       fprintf(stderr, "opro-lua: deadlock: %d task(s) wait for each other and nothing else can wake them\n",
               S->live);
       S->exit_status = 1;
@@ -500,7 +565,7 @@ int sched_run(sched *S) {
       timeout_ms = d <= 0 ? 0 : (int)ceil(d * 1000.0);
       if (timeout_ms > 1000) timeout_ms = 1000;
     }
-    if (S->transfers > 0 || timeout_ms > 0) curl_multi_poll(S->multi, NULL, 0, timeout_ms, NULL);
+    if (S->transfers > 0 || S->nfds > 0 || timeout_ms > 0) poll_all(S, timeout_ms);
     if (S->transfers > 0) drain_curl(S);
     fire_timers(S);
   }
@@ -555,6 +620,9 @@ void sched_free(sched *S) {
   if (!S) return;
   for (size_t i = 0; i < S->nheap; i++) free(S->heap[i]);
   free(S->heap);
+  free(S->wbuf);
+  free(S->obuf);
+  free(S->pbuf);
   if (S->multi) curl_multi_cleanup(S->multi);
   free(S);
 }

@@ -86,6 +86,23 @@ void sched_transfer_added(sched *S);    /* count of transfers in flight */
 void sched_transfer_removed(sched *S);
 int sched_transfers(sched *S);
 
+/* Extra file descriptors polled by the loop (curl_multi_poll's extra fds),
+ * for primitives that wait on pipes or pidfds (src/proc.c). `ready` is
+ * called from the loop with poll(2)'s revents (POLLIN, POLLOUT, POLLHUP,
+ * POLLERR);
+ * it may remove its own sched_fd and wake tasks, and must not run Lua or
+ * free another registered sched_fd. While any fd is registered the loop
+ * does not report a deadlock. */
+typedef struct sched_fd {
+  int fd;
+  short events;             /* CURL_WAIT_POLLIN and/or CURL_WAIT_POLLOUT */
+  void (*ready)(struct sched_fd *f, short revents);
+  struct sched_fd *next;    /* owned by the scheduler */
+  int registered;
+} sched_fd;
+void sched_fd_add(sched *S, sched_fd *f);
+void sched_fd_remove(sched *S, sched_fd *f);
+
 /* Interrupt (SIGINT): sets a flag the loop turns into an error raised in
  * the main task. */
 void sched_interrupt(sched *S);

@@ -1,0 +1,124 @@
+--- opro.llm.anthropic: the Anthropic Messages API (POST /v1/messages with
+-- x-api-key and anthropic-version; system text at the top level; the answer
+-- in content blocks; 529 "overloaded" is retried like any status >= 500).
+local cjson = require "cjson"
+
+local null = cjson.null
+
+local M = {
+  name = "anthropic",
+  default_base_url = "https://api.anthropic.com",
+  env_key = "ANTHROPIC_API_KEY",
+  env_base_url = "ANTHROPIC_BASE_URL",
+  native_n = false,
+  default_max_tokens = 1024,   -- the API requires max_tokens
+  version = "2023-06-01",
+}
+
+function M.headers(key, cfg)
+  local h = { ["content-type"] = "application/json", accept = "application/json",
+              ["anthropic-version"] = cfg.anthropic_version or M.version }
+  if key and key ~= "" then h["x-api-key"] = key end
+  return h
+end
+
+local function text_of(content)
+  if type(content) == "string" then return content end
+  local parts = {}
+  if type(content) == "table" then
+    for _, part in ipairs(content) do
+      if type(part) == "table" and type(part.text) == "string" then parts[#parts + 1] = part.text end
+    end
+  end
+  return table.concat(parts)
+end
+
+function M.chat_request(cfg, messages, p, n, stream)
+  local system, msgs = {}, {}
+  for _, m in ipairs(messages) do
+    if m.role == "system" then
+      system[#system + 1] = text_of(m.content)
+    else
+      msgs[#msgs + 1] = { role = m.role, content = m.content }
+    end
+  end
+  local body = { model = cfg.model, messages = msgs, max_tokens = p.max_tokens or M.default_max_tokens }
+  if #system > 0 then body.system = table.concat(system, "\n\n") end
+  if p.temperature ~= nil then body.temperature = p.temperature end
+  if p.top_p ~= nil then body.top_p = p.top_p end
+  if p.stop ~= nil then body.stop_sequences = type(p.stop) == "string" and { p.stop } or p.stop end
+  if stream then body.stream = true end
+  if p.extra then for k, v in pairs(p.extra) do body[k] = v end end
+  return cfg.base_url .. "/v1/messages", body
+end
+
+local function usage_of(u)
+  if type(u) ~= "table" then return nil end
+  local i, o = u.input_tokens, u.output_tokens
+  return { input_tokens = type(i) == "number" and (math.tointeger(i) or i) or 0,
+           output_tokens = type(o) == "number" and (math.tointeger(o) or o) or 0 }
+end
+
+function M.parse_chat(obj)
+  if type(obj) ~= "table" then return nil, "the response is not a JSON object", true end
+  if obj.type == "error" then return nil, M.error_message(obj), false end
+  if type(obj.content) ~= "table" then return nil, "the response has no content blocks", true end
+  local parts = {}
+  for _, block in ipairs(obj.content) do
+    if type(block) == "table" and block.type == "text" and type(block.text) == "string" then
+      parts[#parts + 1] = block.text
+    end
+  end
+  return { choices = { { text = table.concat(parts), finish_reason = type(obj.stop_reason) == "string" and obj.stop_reason or nil } },
+           usage = usage_of(obj.usage), id = type(obj.id) == "string" and obj.id or nil }
+end
+
+--- Assembles message_start / content_block_delta / message_delta events;
+-- an `error` event mid-stream ends the call with its message.
+function M.parse_stream(events)
+  local parts, usage, id, stop = {}, { input_tokens = 0, output_tokens = 0 }, nil, nil
+  local done = false
+  for _, ev in ipairs(events) do
+    local ok, obj = pcall(cjson.decode, ev.data)
+    if not ok or type(obj) ~= "table" then return nil, "a stream event is not valid JSON", true end
+    local t = obj.type or ev.event
+    if t == "error" then
+      local e = type(obj.error) == "table" and obj.error or {}
+      local retry = e.type == "overloaded_error" or e.type == "api_error" or e.type == "rate_limit_error"
+      return nil, "error event in the stream: " .. M.error_message(obj), retry, "stream_error"
+    elseif t == "message_start" and type(obj.message) == "table" then
+      id = obj.message.id
+      local u = usage_of(obj.message.usage)
+      if u then usage.input_tokens = u.input_tokens; usage.output_tokens = u.output_tokens end
+    elseif t == "content_block_delta" and type(obj.delta) == "table" and type(obj.delta.text) == "string" then
+      parts[#parts + 1] = obj.delta.text
+    elseif t == "message_delta" then
+      if type(obj.delta) == "table" and type(obj.delta.stop_reason) == "string" then stop = obj.delta.stop_reason end
+      if type(obj.usage) == "table" and type(obj.usage.output_tokens) == "number" then
+        usage.output_tokens = obj.usage.output_tokens
+      end
+    elseif t == "message_stop" then
+      done = true
+    end
+  end
+  if not done then return nil, "the stream ended without message_stop", true end
+  return { choices = { { text = table.concat(parts), finish_reason = stop } }, usage = usage, id = id }
+end
+
+function M.error_message(obj, raw)
+  if type(obj) == "table" then
+    local e = obj.error
+    if type(e) == "table" then
+      local msg = type(e.message) == "string" and e.message or "error"
+      if type(e.type) == "string" then msg = msg .. " (" .. e.type .. ")" end
+      return msg
+    end
+    if type(e) == "string" then return e end
+    if type(obj.message) == "string" then return obj.message end
+  end
+  if raw and raw ~= "" then return (raw:sub(1, 200):gsub("%s+", " ")) end
+  return "no error message"
+end
+
+M.null = null
+return M

@@ -1,0 +1,148 @@
+--- opro.llm.gemini: Google's Gemini API (generateContent, batchEmbedContents;
+-- the key goes in the x-goog-api-key header, never in the URL).
+local cjson = require "cjson"
+
+local null = cjson.null
+
+local M = {
+  name = "gemini",
+  default_base_url = "https://generativelanguage.googleapis.com/v1beta",
+  env_key = "GEMINI_API_KEY",
+  env_base_url = "GEMINI_BASE_URL",
+  native_n = false,
+  embed_field = "values",
+}
+
+function M.headers(key, cfg)
+  local h = { ["content-type"] = "application/json", accept = "application/json" }
+  if key and key ~= "" then h["x-goog-api-key"] = key end
+  return h
+end
+
+local function parts_of(content)
+  if type(content) == "string" then return { { text = content } } end
+  local parts = {}
+  for _, part in ipairs(content) do
+    if type(part) == "table" and type(part.text) == "string" then parts[#parts + 1] = { text = part.text } end
+  end
+  return parts
+end
+
+local function model_path(model)
+  return model:find("/", 1, true) and model or "models/" .. model
+end
+
+function M.chat_request(cfg, messages, p, n, stream)
+  local system, contents = {}, {}
+  for _, m in ipairs(messages) do
+    if m.role == "system" then
+      for _, part in ipairs(parts_of(m.content)) do system[#system + 1] = part end
+    else
+      contents[#contents + 1] = { role = m.role == "assistant" and "model" or "user", parts = parts_of(m.content) }
+    end
+  end
+  local body = { contents = contents }
+  if #system > 0 then body.systemInstruction = { parts = system } end
+  local gc = {}
+  if p.temperature ~= nil then gc.temperature = p.temperature end
+  if p.max_tokens ~= nil then gc.maxOutputTokens = p.max_tokens end
+  if p.top_p ~= nil then gc.topP = p.top_p end
+  if p.stop ~= nil then gc.stopSequences = type(p.stop) == "string" and { p.stop } or p.stop end
+  if p.seed ~= nil then gc.seed = p.seed end
+  if next(gc) then body.generationConfig = gc end
+  if p.extra then for k, v in pairs(p.extra) do body[k] = v end end
+  local url = cfg.base_url .. "/" .. model_path(cfg.model) ..
+    (stream and ":streamGenerateContent?alt=sse" or ":generateContent")
+  return url, body
+end
+
+local function usage_of(u)
+  if type(u) ~= "table" then return nil end
+  local i, o = u.promptTokenCount, u.candidatesTokenCount
+  return { input_tokens = type(i) == "number" and (math.tointeger(i) or i) or 0,
+           output_tokens = type(o) == "number" and (math.tointeger(o) or o) or 0 }
+end
+
+local function candidate_text(c)
+  local parts = {}
+  if type(c.content) == "table" and type(c.content.parts) == "table" then
+    for _, part in ipairs(c.content.parts) do
+      if type(part) == "table" and type(part.text) == "string" and not part.thought then parts[#parts + 1] = part.text end
+    end
+  end
+  return table.concat(parts)
+end
+
+function M.parse_chat(obj)
+  if type(obj) ~= "table" then return nil, "the response is not a JSON object", true end
+  if obj.error ~= nil and obj.error ~= null then return nil, M.error_message(obj), false end
+  local cands = obj.candidates
+  if type(cands) ~= "table" or #cands == 0 then
+    local fb = obj.promptFeedback
+    if type(fb) == "table" and type(fb.blockReason) == "string" then
+      return nil, "the prompt was blocked (" .. fb.blockReason .. ")", false
+    end
+    return nil, "the response has no candidates", true
+  end
+  local choices = {}
+  for i, c in ipairs(cands) do
+    if type(c) ~= "table" then return nil, "candidate " .. i .. " is not an object", true end
+    choices[i] = { text = candidate_text(c), finish_reason = type(c.finishReason) == "string" and c.finishReason or nil }
+  end
+  return { choices = choices, usage = usage_of(obj.usageMetadata),
+           id = type(obj.responseId) == "string" and obj.responseId or nil }
+end
+
+function M.parse_stream(events)
+  local parts, finish, usage, id = {}, nil, nil, nil
+  for _, ev in ipairs(events) do
+    local ok, obj = pcall(cjson.decode, ev.data)
+    if not ok or type(obj) ~= "table" then return nil, "a stream event is not valid JSON", true end
+    if obj.error ~= nil and obj.error ~= null then
+      return nil, "error event in the stream: " .. M.error_message(obj), false, "stream_error"
+    end
+    if type(obj.responseId) == "string" then id = obj.responseId end
+    if type(obj.usageMetadata) == "table" then usage = usage_of(obj.usageMetadata) end
+    local c = type(obj.candidates) == "table" and obj.candidates[1]
+    if type(c) == "table" then
+      parts[#parts + 1] = candidate_text(c)
+      if type(c.finishReason) == "string" then finish = c.finishReason end
+    end
+  end
+  if not finish then return nil, "the stream ended without a finishReason", true end
+  return { choices = { { text = table.concat(parts), finish_reason = finish } }, usage = usage, id = id }
+end
+
+function M.error_message(obj, raw)
+  if type(obj) == "table" then
+    local e = obj.error
+    if type(e) == "table" then
+      local msg = type(e.message) == "string" and e.message or "error"
+      if type(e.status) == "string" then msg = msg .. " (" .. e.status .. ")" end
+      return msg
+    end
+    if type(e) == "string" then return e end
+  end
+  if raw and raw ~= "" then return (raw:sub(1, 200):gsub("%s+", " ")) end
+  return "no error message"
+end
+
+function M.embed_request(cfg, texts)
+  local mp = model_path(cfg.model)
+  local reqs = {}
+  for i, t in ipairs(texts) do reqs[i] = { model = mp, content = { parts = { { text = t } } } } end
+  return cfg.base_url .. "/" .. mp .. ":batchEmbedContents", { requests = reqs }
+end
+
+function M.parse_embed(obj, count)
+  if type(obj) ~= "table" or type(obj.embeddings) ~= "table" then return nil, "the response has no embeddings", true end
+  local out = {}
+  for i, e in ipairs(obj.embeddings) do
+    if type(e) ~= "table" or type(e.values) ~= "table" then return nil, "embedding " .. i .. " has no values", true end
+    out[i] = e.values
+  end
+  if #out ~= count then return nil, string.format("%d embeddings for %d inputs", #out, count), true end
+  return out, nil
+end
+
+return M

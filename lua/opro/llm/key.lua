@@ -1,0 +1,82 @@
+--- opro.llm.key: cache keys. A key is the SHA-256 (hex) of a canonical JSON
+-- text of the normalized request: object keys sorted, no spaces, numbers in
+-- the shortest form that reads back equal (1.0 and 1 are the same number),
+-- strings with the minimal escapes.
+local hash = require "opro.core.hash"
+
+local M = {}
+
+local escapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f',
+                  ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
+for c = 0, 31 do
+  local ch = string.char(c)
+  if not escapes[ch] then escapes[ch] = string.format("\\u%04x", c) end
+end
+
+local function number(v)
+  if math.type(v) == "integer" then return string.format("%d", v) end
+  if v ~= v or v == math.huge or v == -math.huge then error("cache key: numbers must be finite", 0) end
+  if v == math.floor(v) and math.abs(v) < 2^53 then return string.format("%d", math.tointeger(v)) end
+  for p = 15, 17 do
+    local s = string.format("%." .. p .. "g", v)
+    if tonumber(s) == v then return s end
+  end
+  return string.format("%.17g", v)
+end
+
+local function encode(v, out)
+  local t = type(v)
+  if t == "string" then
+    out[#out + 1] = '"' .. v:gsub('[%c"\\]', escapes) .. '"'
+  elseif t == "number" then
+    out[#out + 1] = number(v)
+  elseif t == "boolean" then
+    out[#out + 1] = v and "true" or "false"
+  elseif t == "table" then
+    local n = #v
+    local count = 0
+    for _ in pairs(v) do count = count + 1 end
+    if n > 0 and count == n then
+      out[#out + 1] = "["
+      for i = 1, n do
+        if i > 1 then out[#out + 1] = "," end
+        encode(v[i], out)
+      end
+      out[#out + 1] = "]"
+    else
+      local keys = {}
+      for k in pairs(v) do
+        if type(k) ~= "string" then error("cache key: object keys must be strings", 0) end
+        keys[#keys + 1] = k
+      end
+      table.sort(keys)
+      out[#out + 1] = "{"
+      for i, k in ipairs(keys) do
+        if i > 1 then out[#out + 1] = "," end
+        encode(k, out)
+        out[#out + 1] = ":"
+        encode(v[k], out)
+      end
+      out[#out + 1] = "}"
+    end
+  elseif v == nil then
+    out[#out + 1] = "null"
+  else
+    error("cache key: cannot encode a " .. t, 0)
+  end
+end
+
+--- The canonical JSON text of a Lua value (nil fields are left out).
+function M.canonical(v)
+  local out = {}
+  encode(v, out)
+  return table.concat(out)
+end
+
+--- The cache key of a normalized request:
+-- {provider=, model=, messages=, params=, sample=, choice=}.
+function M.of(req)
+  return hash.sha256(M.canonical(req))
+end
+
+return M

@@ -1,0 +1,224 @@
+--- opro.runner: what every example does around opro.optimize — the LLM
+-- clients from the common flags (opro.cli), the run database and resume,
+-- --estimate, --json and the final report.
+--
+--   local cli, runner = require "opro.cli", require "opro.runner"
+--   local opts = cli.parse(arg, { name = "my.lua", options = cli.common() })
+--   local env = runner.setup(opts, { name = "my-run", config = { ... } })
+--   local task = opro.task.instruction{ scorer = env.scorer, ... }
+--   runner.optimize(env, { task = task })       -- honours --estimate/--json/--db/--resume
+local M = {}
+
+M.default_optimizer_model = "gpt-4"            -- the paper's optimizers: gpt-4, gpt-3.5-turbo, text-bison
+M.default_scorer_model = "gpt-3.5-turbo"
+
+local function json()
+  local cjson = require "cjson"
+  if cjson.encode_sparse_array then cjson.encode_sparse_array(true) end
+  return cjson
+end
+
+-- Only JSON-friendly values (drops functions, userdata, cycles).
+local function plain(v, seen)
+  local t = type(v)
+  if t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then return tostring(v) end
+    return v
+  end
+  if t == "string" or t == "boolean" then return v end
+  if t ~= "table" then return nil end
+  seen = seen or {}
+  if seen[v] then return nil end
+  seen[v] = true
+  local out, n = {}, #v
+  if n > 0 then
+    for i = 1, n do out[i] = plain(v[i], seen) end
+  else
+    for k, x in pairs(v) do
+      if type(k) == "string" or math.type(k) == "integer" then out[tostring(k)] = plain(x, seen) end
+    end
+  end
+  seen[v] = nil
+  return out
+end
+M.plain = plain
+
+function M.json_encode(v)
+  return json().encode(plain(v))
+end
+
+--- cli.common(extra) with some defaults changed (shown in --help):
+--   runner.options({ {"instance", "string", "..."} }, { steps = 500, reps = 5 })
+function M.options(extra, defaults)
+  local cli = require "opro.cli"
+  local list = {}
+  for i, o in ipairs(cli.common(extra)) do
+    local key = o[1]:gsub("%-", "_")
+    if defaults and defaults[key] ~= nil then
+      local c = {}
+      for k, v in pairs(o) do c[k] = v end
+      c.default = defaults[key]
+      o = c
+    end
+    list[i] = o
+  end
+  -- shared by the examples: a spending cap
+  list[#list + 1] = { "budget-usd", "number", "stop cleanly once this many USD are spent" }
+  list[#list + 1] = { "budget-calls", "integer", "stop cleanly after this many LLM calls" }
+  return list
+end
+
+--- The configuration recorded with a run: the parsed flags (no secrets).
+local function config_of(opts, extra)
+  local c = {}
+  for k, v in pairs(opts) do
+    if k ~= "_" and not tostring(k):find("key") then c[k] = v end
+  end
+  for k, v in pairs(extra or {}) do c[k] = v end
+  return c
+end
+
+--- Builds the run's environment from the parsed common flags:
+-- env = { opts=, optimizer=, scorer=, meter=, store=, run=, name= }.
+-- info.name: the run's name (resume continues the last unfinished run of it).
+-- info.config: extra configuration to store; info.optimizer / info.scorer:
+-- extra opro.llm fields (e.g. max_tokens).
+function M.setup(opts, info)
+  info = info or {}
+  local env = { opts = opts, name = info.name or "run" }
+  local llm = require "opro.llm"
+  local budget
+  if opts.budget_usd or opts.budget_calls or opts.budget_tokens then
+    budget = { usd = opts.budget_usd, calls = opts.budget_calls, tokens = opts.budget_tokens }
+  end
+  env.meter = llm.meter and llm.meter{ budget = budget } or nil
+  local cache, on_call
+  if opts.db and not opts.estimate then
+    local store = require "opro.store"
+    local st, err = store.open(opts.db)
+    if not st then
+      io.stderr:write("opro-lua: cannot open the run database ", opts.db, ": ", tostring(err), "\n")
+      os.exit(1)
+    end
+    env.store = st
+    local run, rerr = st:run{ name = env.name, config = config_of(opts, info.config), script = info.script or arg and arg[0],
+                              seed = opts.seed, resume = opts.resume }
+    if not run then
+      io.stderr:write("opro-lua: ", tostring(rerr), "\n")
+      os.exit(1)
+    end
+    env.run = run
+    cache = st:cache()
+    on_call = run:call_recorder()
+  end
+  -- the key: $OPRO_API_KEY, else the provider's variable; a server on
+  -- loopback (opro-sim, a local vLLM) gets a placeholder when none is set
+  local env_var = ({ openai = "OPENAI_API_KEY", anthropic = "ANTHROPIC_API_KEY", gemini = "GEMINI_API_KEY" })[opts.provider or "openai"]
+  local api_key = os.getenv("OPRO_API_KEY") or (env_var and os.getenv(env_var))
+  if (api_key == nil or api_key == "") and opts.base_url and
+     (opts.base_url:match("^https?://127%.") or opts.base_url:match("^https?://localhost[:/]") or opts.base_url:match("^https?://%[::1%]")) then
+    api_key = "local"
+  end
+  if api_key == "" then api_key = nil end
+  local function make(model, temperature, extra)
+    local spec = { provider = opts.provider, base_url = opts.base_url, model = model, api_key = api_key,
+                   temperature = temperature, concurrency = opts.concurrency, meter = env.meter,
+                   cache = cache, on_call = on_call, max_retries = opts.max_retries, timeout = opts.timeout }
+    for k, v in pairs(extra or {}) do spec[k] = v end
+    return llm(spec)
+  end
+  env.optimizer = make(opts.optimizer_model or opts.model or M.default_optimizer_model, 1.0, info.optimizer)
+  if info.scorer ~= false then
+    env.scorer = make(opts.scorer_model or opts.model or M.default_scorer_model, 0, info.scorer)
+  end
+  return env
+end
+
+local function fmt_score(s)
+  if s == nil then return "-" end
+  if math.type(s) == "integer" then return tostring(s) end
+  return string.format("%.4g", s)
+end
+M.fmt_score = fmt_score
+
+local function short(text, n)
+  text = tostring(text):gsub("%s+", " ")
+  if #text > n then return text:sub(1, n - 3) .. "..." end
+  return text
+end
+
+--- A human report of a result: the best solution, the score curve per
+-- step, calls/tokens/cost.
+function M.report(result, out, extra)
+  out = out or io.stdout
+  local b = result.best
+  out:write("\n== Result ==\n")
+  if b then
+    out:write(string.format("best score %s (rep %s, step %s):\n  %s\n", fmt_score(b.score), tostring(b.rep),
+      tostring(b.step), short(b.text or tostring(b.solution), 400)))
+  else
+    out:write("no solution was scored\n")
+  end
+  for _, r in ipairs(result.reps) do
+    local curve = {}
+    for _, c in ipairs(r.curve or {}) do curve[#curve + 1] = fmt_score(c.best) end
+    out:write(string.format("rep %d: %d step(s), %d unique, stop: %s%s\n  best-so-far per step (0..%d): %s\n",
+      r.rep, r.steps or 0, r.unique or 0, tostring(r.stop_reason),
+      r.found and string.format(", found at step %d", r.found_step or -1) or "",
+      #curve - 1, table.concat(curve, " ")))
+  end
+  if result.evaluations and #result.evaluations > 0 then
+    out:write("held-out evaluation of the top solutions:\n")
+    for _, e in ipairs(result.evaluations) do
+      out:write(string.format("  train %s  test %s  %s\n", fmt_score(e.train), fmt_score(e.test),
+        short(e.text or tostring(e.solution), 100)))
+    end
+  end
+  local t = result.totals or {}
+  out:write(string.format("calls %d (%d cached), tokens %d in + %d out, cost $%.4f, wall %.1f s\n",
+    t.calls or 0, t.cache_hits or 0, t.input_tokens or 0, t.output_tokens or 0, t.cost or 0, result.wall or 0))
+  for _, line in ipairs(extra or {}) do out:write(line, "\n") end
+end
+
+--- Runs opro.optimize with the flags' settings (steps, candidates, reps,
+-- seed, db, quiet), or prints the estimate and exits for --estimate.
+-- Prints the report (or, with --json, one JSON summary on stdout).
+-- o: opro.optimize's options (task=, ...), plus o.summary_extra(result) ->
+-- table merged into the JSON summary and o.report_extra(result) -> lines.
+function M.optimize(env, o)
+  local opts = env.opts
+  local oo = {}
+  for k, v in pairs(o) do oo[k] = v end
+  oo.summary_extra, oo.report_extra = nil, nil
+  oo.optimizer = oo.optimizer or env.optimizer
+  oo.steps = oo.steps or opts.steps
+  oo.candidates_per_step = oo.candidates_per_step or opts.candidates
+  oo.reps = oo.reps or opts.reps
+  oo.seed = oo.seed or opts.seed
+  oo.run = env.run
+  oo.meter = env.meter
+  if oo.quiet == nil then oo.quiet = opts.quiet end
+  if opts.estimate then
+    local est = require("opro.estimate")(oo)
+    if opts.json then
+      io.stdout:write(M.json_encode{ estimate = { optimizer = est.optimizer, scorer = est.scorer, total = est.total,
+                                                   assumptions = est.assumptions } }, "\n")
+    else
+      io.stdout:write(require("opro.estimate").format(est))
+    end
+    return nil, est
+  end
+  local result = require("opro.optimize")(oo)
+  local extra = o.summary_extra and o.summary_extra(result) or nil
+  if opts.json then
+    local s = require("opro.optimize").summary(result, extra)
+    io.stdout:write(M.json_encode(s), "\n")
+  else
+    M.report(result, io.stdout, o.report_extra and o.report_extra(result) or nil)
+  end
+  io.stdout:flush()
+  if env.store then env.store:close() end
+  return result
+end
+
+return M

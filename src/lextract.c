@@ -1,0 +1,326 @@
+/* opro.core.extract: the reference's answer normalization and scoring
+ * (src/extract.c) for Lua. lua/opro/extract.lua builds the public API on
+ * top; the options table here is already resolved:
+ *   {number=bool, boolean=bool, decimals=int, boxed=0|1|2, post=bool, include_ok=bool}
+ */
+#include <lauxlib.h>
+#include <lua.h>
+#include <string.h>
+
+#include "extract.h"
+
+/* An ex_buf owned by a userdata so a Lua error never leaks it. */
+static ex_buf *newbuf(lua_State *L) {
+  ex_buf *b = lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
+  luaL_setmetatable(L, "opro.extract.buf");
+  return b;
+}
+
+static int buf_gc(lua_State *L) {
+  ex_buf_free(luaL_checkudata(L, 1, "opro.extract.buf"));
+  return 0;
+}
+
+static void oom(lua_State *L) { luaL_error(L, "opro.extract: out of memory"); }
+
+static int opt_bool(lua_State *L, int t, const char *k, int def) {
+  int r = def;
+  if (lua_getfield(L, t, k) != LUA_TNIL) r = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return r;
+}
+
+static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer def, lua_Integer lo, lua_Integer hi) {
+  lua_Integer r = def;
+  if (lua_getfield(L, t, k) != LUA_TNIL) {
+    int isint;
+    r = lua_tointegerx(L, -1, &isint);
+    if (!isint || r < lo || r > hi)
+      luaL_error(L, "opro.extract: option '%s' must be an integer in [%d, %d]", k, (int)lo, (int)hi);
+  }
+  lua_pop(L, 1);
+  return r;
+}
+
+static void read_opts(lua_State *L, int t, ex_score_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->post = 1;
+  if (lua_isnoneornil(L, t)) return;
+  luaL_checktype(L, t, LUA_TTABLE);
+  o->norm.as_number = opt_bool(L, t, "number", 0);
+  o->norm.as_bool = opt_bool(L, t, "boolean", 0);
+  o->norm.num_decimals = (int)opt_int(L, t, "decimals", 0, 0, 340);
+  o->boxed = (int)opt_int(L, t, "boxed", 0, 0, 2);
+  o->post = opt_bool(L, t, "post", 1);
+  o->include_ok = opt_bool(L, t, "include_ok", 0);
+}
+
+/* normalize(s, opts) -> prediction (get_normalized_prediction, no \boxed, no post) */
+static int l_normalize(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  ex_score_opts o;
+  read_opts(L, 2, &o);
+  ex_buf *b = newbuf(L);
+  if (ex_normalize(s, n, &o.norm, b)) oom(L);
+  lua_pushlstring(L, b->p, b->n);
+  return 1;
+}
+
+/* predict(s, opts) -> prediction: \boxed (when asked), normalize, post */
+static int l_predict(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  ex_score_opts o;
+  read_opts(L, 2, &o);
+  ex_buf *b = newbuf(L);
+  int done = 0;
+  if (o.boxed) {
+    size_t off, len;
+    int r = ex_boxed(s, n, o.boxed == EX_BOXED_NORMALIZE, &off, &len);
+    if (r == -1) oom(L);
+    if (r == 1) {
+      if (o.boxed == EX_BOXED_REFERENCE) {
+        if (!o.post) {
+          lua_pushlstring(L, s + off, len);
+          return 1;
+        }
+        if (ex_post(s + off, len, b)) oom(L);
+        lua_pushlstring(L, b->p ? b->p : "", b->n);
+        return 1;
+      }
+      if (ex_normalize(s + off, len, &o.norm, b)) oom(L);
+      done = 1;
+    }
+  }
+  if (!done && ex_normalize(s, n, &o.norm, b)) oom(L);
+  if (o.post && ex_post(b->p, b->n, b)) oom(L);
+  lua_pushlstring(L, b->p ? b->p : "", b->n);
+  return 1;
+}
+
+/* accuracy(target, prediction [, input [, include_ok]]) -> bool (_get_accuracy) */
+static int l_accuracy(lua_State *L) {
+  size_t tn, pn, in = 0;
+  const char *t = luaL_checklstring(L, 1, &tn);
+  const char *p = luaL_checklstring(L, 2, &pn);
+  const char *i = luaL_optlstring(L, 3, "", &in);
+  int r = ex_accuracy(t, tn, p, pn, i, in, lua_toboolean(L, 4));
+  if (r < 0) oom(L);
+  lua_pushboolean(L, r);
+  return 1;
+}
+
+/* score(response, target, input, opts) -> correct, prediction */
+static int l_score(lua_State *L) {
+  size_t rn, tn, in = 0;
+  const char *r = luaL_checklstring(L, 1, &rn);
+  const char *t = luaL_checklstring(L, 2, &tn);
+  const char *i = luaL_optlstring(L, 3, "", &in);
+  ex_score_opts o;
+  read_opts(L, 4, &o);
+  ex_buf *b = newbuf(L);
+  int c = ex_score(r, rn, t, tn, i, in, &o, b);
+  if (c < 0) oom(L);
+  lua_pushboolean(L, c);
+  lua_pushlstring(L, b->p ? b->p : "", b->n);
+  return 2;
+}
+
+static const char *item_string(lua_State *L, int t, lua_Integer k, const char *what, size_t *n) {
+  int ty = lua_geti(L, t, k);
+  if (ty == LUA_TNUMBER || ty == LUA_TSTRING) {
+    const char *s = lua_tolstring(L, -1, n);
+    lua_pop(L, 1); /* still referenced by the table */
+    return s;
+  }
+  luaL_error(L, "opro.extract.score_all: %s[%d] is a %s, not a string", what, (int)k, luaL_typename(L, -1));
+  return NULL;
+}
+
+/* score_all(responses, targets, inputs|input|nil, opts [, predictions]) -> list of booleans, count
+ * Number targets must have been turned into strings by the caller. */
+static int l_score_all(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  int inputs_list = lua_type(L, 3) == LUA_TTABLE;
+  if (!inputs_list && !lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TSTRING);
+  ex_score_opts o;
+  read_opts(L, 4, &o);
+  int want_preds = lua_toboolean(L, 5);
+  lua_Integer n = luaL_len(L, 1);
+  if (luaL_len(L, 2) != n)
+    luaL_error(L, "opro.extract.score_all: %d responses but %d targets", (int)n, (int)luaL_len(L, 2));
+  size_t in = 0;
+  const char *input = "";
+  if (lua_type(L, 3) == LUA_TSTRING) input = lua_tolstring(L, 3, &in);
+  ex_buf *b = newbuf(L);
+  int bi = lua_gettop(L);
+  lua_createtable(L, (int)n, 0);
+  int res = bi + 1;
+  if (want_preds) lua_createtable(L, (int)n, 0);
+  lua_Integer count = 0;
+  for (lua_Integer k = 1; k <= n; k++) {
+    size_t rn, tn;
+    const char *r = item_string(L, 1, k, "responses", &rn);
+    const char *t = item_string(L, 2, k, "targets", &tn);
+    if (inputs_list) {
+      if (lua_geti(L, 3, k) == LUA_TSTRING) input = lua_tolstring(L, -1, &in);
+      else if (lua_isnil(L, -1)) input = "", in = 0;
+      else luaL_error(L, "opro.extract.score_all: inputs[%d] is a %s, not a string", (int)k, luaL_typename(L, -1));
+      lua_pop(L, 1);
+    }
+    b->n = 0;
+    int c = ex_score(r, rn, t, tn, input, in, &o, b);
+    if (c < 0) oom(L);
+    count += c;
+    lua_pushboolean(L, c);
+    lua_rawseti(L, res, k);
+    if (want_preds) {
+      lua_pushlstring(L, b->p ? b->p : "", b->n);
+      lua_rawseti(L, res + 1, k);
+    }
+  }
+  lua_pushinteger(L, count);
+  if (want_preds) {
+    lua_pushvalue(L, res + 1);
+    return 3;
+  }
+  return 2;
+}
+
+/* boxed(s [, balanced]) -> content | nil | false (false: "\boxed" without a match) */
+static int l_boxed(lua_State *L) {
+  size_t n, off, len;
+  const char *s = luaL_checklstring(L, 1, &n);
+  int r = ex_boxed(s, n, lua_toboolean(L, 2), &off, &len);
+  if (r == -1) oom(L);
+  if (r == 1) lua_pushlstring(L, s + off, len);
+  else if (r == 0) lua_pushnil(L);
+  else lua_pushboolean(L, 0);
+  return 1;
+}
+
+static int l_post(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  ex_buf *b = newbuf(L);
+  if (ex_post(s, n, b)) oom(L);
+  lua_pushlstring(L, b->p ? b->p : "", b->n);
+  return 1;
+}
+
+static int l_lower(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  ex_buf *b = newbuf(L);
+  if (ex_lower(s, n, b)) oom(L);
+  lua_pushlstring(L, b->p, b->n);
+  return 1;
+}
+
+static int l_upper(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  ex_buf *b = newbuf(L);
+  if (ex_upper(s, n, b)) oom(L);
+  lua_pushlstring(L, b->p, b->n);
+  return 1;
+}
+
+static int l_strip(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  ex_strip(&s, &n);
+  lua_pushlstring(L, s, n);
+  return 1;
+}
+
+/* tofloat(s) -> number or nil: Python's float(s) */
+static int l_tofloat(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  double v;
+  int r = ex_is_float(s, n, &v);
+  if (r < 0) oom(L);
+  if (r) lua_pushnumber(L, v);
+  else lua_pushnil(L);
+  return 1;
+}
+
+static int l_isnumeric(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  lua_pushboolean(L, ex_is_numeric(s, n));
+  return 1;
+}
+
+static int l_isalpha(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  lua_pushboolean(L, ex_is_alpha(s, n));
+  return 1;
+}
+
+static int l_len(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  lua_pushinteger(L, (lua_Integer)ex_len(s, n));
+  return 1;
+}
+
+static int l_remove_punct(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  ex_buf *b = newbuf(L);
+  if (ex_remove_punct(s, n, lua_toboolean(L, 2), b)) oom(L);
+  lua_pushlstring(L, b->p, b->n);
+  return 1;
+}
+
+/* answer_text(input, index0) -> text or nil (index beyond the options) */
+static int l_answer_text(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  lua_Integer i = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, i >= 0 && i < 26, 2, "letter index must be in [0, 25]");
+  ex_buf *b = newbuf(L);
+  int r = ex_answer_text(s, n, (int)i, b);
+  if (r < 0) oom(L);
+  if (r) lua_pushnil(L);
+  else lua_pushlstring(L, b->p ? b->p : "", b->n);
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {
+    {"normalize", l_normalize},
+    {"predict", l_predict},
+    {"accuracy", l_accuracy},
+    {"score", l_score},
+    {"score_all", l_score_all},
+    {"boxed", l_boxed},
+    {"post", l_post},
+    {"lower", l_lower},
+    {"upper", l_upper},
+    {"strip", l_strip},
+    {"tofloat", l_tofloat},
+    {"isnumeric", l_isnumeric},
+    {"isalpha", l_isalpha},
+    {"len", l_len},
+    {"remove_punct", l_remove_punct},
+    {"answer_text", l_answer_text},
+    {NULL, NULL},
+};
+
+int luaopen_opro_core_extract(lua_State *L) {
+  if (luaL_newmetatable(L, "opro.extract.buf")) {
+    lua_pushcfunction(L, buf_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, buf_gc);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_pop(L, 1);
+  luaL_newlib(L, funcs);
+  return 1;
+}

@@ -1,0 +1,140 @@
+/* regex.c: the PCRE2 wrapper described in regex.h. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "regex.h"
+
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rx {
+  pcre2_code *code;
+  pcre2_match_context *mctx;
+  int jit;
+};
+
+struct rx_match {
+  pcre2_match_data *md;
+};
+
+/* One JIT stack for the process (the host is single-threaded). */
+static pcre2_jit_stack *jit_stack(void) {
+  static pcre2_jit_stack *st;
+  if (!st) st = pcre2_jit_stack_create(32 * 1024, 4 * 1024 * 1024, NULL);
+  return st;
+}
+
+rx *rx_compile(const char *pat, size_t n, unsigned flags, const rx_limits *lim, char *err, size_t errlen,
+               size_t *erroff) {
+  uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+  if (flags & RX_CASELESS) opts |= PCRE2_CASELESS;
+  if (flags & RX_MULTILINE) opts |= PCRE2_MULTILINE;
+  if (flags & RX_DOTALL) opts |= PCRE2_DOTALL;
+  if (flags & RX_EXTENDED) opts |= PCRE2_EXTENDED;
+  if (flags & RX_UNGREEDY) opts |= PCRE2_UNGREEDY;
+  if (flags & RX_ANCHORED) opts |= PCRE2_ANCHORED;
+  if (flags & RX_UCP) opts |= PCRE2_UCP;
+  rx *r = calloc(1, sizeof *r);
+  if (!r) {
+    snprintf(err, errlen, "out of memory");
+    *erroff = 0;
+    return NULL;
+  }
+  pcre2_compile_context *cctx = pcre2_compile_context_create(NULL);
+  if (cctx) pcre2_set_newline(cctx, PCRE2_NEWLINE_LF);
+  int ec;
+  PCRE2_SIZE eo;
+  r->code = pcre2_compile((PCRE2_SPTR)pat, n, opts, &ec, &eo, cctx);
+  pcre2_compile_context_free(cctx);
+  if (!r->code) {
+    PCRE2_UCHAR buf[256];
+    pcre2_get_error_message(ec, buf, sizeof buf);
+    snprintf(err, errlen, "%s at offset %zu", (const char *)buf, (size_t)eo);
+    *erroff = eo;
+    free(r);
+    return NULL;
+  }
+  r->jit = pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;
+  r->mctx = pcre2_match_context_create(NULL);
+  if (!r->mctx) {
+    snprintf(err, errlen, "out of memory");
+    *erroff = 0;
+    rx_free(r);
+    return NULL;
+  }
+  pcre2_set_match_limit(r->mctx, lim && lim->match_limit ? lim->match_limit : RX_DEFAULT_MATCH_LIMIT);
+  pcre2_set_depth_limit(r->mctx, lim && lim->depth_limit ? lim->depth_limit : RX_DEFAULT_DEPTH_LIMIT);
+  pcre2_set_heap_limit(r->mctx, lim && lim->heap_limit ? lim->heap_limit : RX_DEFAULT_HEAP_LIMIT);
+  if (r->jit && jit_stack()) pcre2_jit_stack_assign(r->mctx, NULL, jit_stack());
+  return r;
+}
+
+void rx_free(rx *r) {
+  if (!r) return;
+  pcre2_match_context_free(r->mctx);
+  pcre2_code_free(r->code);
+  free(r);
+}
+
+int rx_captures(const rx *r) {
+  uint32_t c = 0;
+  pcre2_pattern_info(r->code, PCRE2_INFO_CAPTURECOUNT, &c);
+  return (int)c;
+}
+
+int rx_jit(const rx *r) { return r->jit; }
+
+const char *rx_name(const rx *r, int i, int *group) {
+  uint32_t count = 0, size = 0;
+  PCRE2_SPTR table;
+  pcre2_pattern_info(r->code, PCRE2_INFO_NAMECOUNT, &count);
+  if (i < 0 || (uint32_t)i >= count) return NULL;
+  pcre2_pattern_info(r->code, PCRE2_INFO_NAMEENTRYSIZE, &size);
+  pcre2_pattern_info(r->code, PCRE2_INFO_NAMETABLE, &table);
+  const unsigned char *e = table + (size_t)i * size;
+  *group = (e[0] << 8) | e[1];
+  return (const char *)e + 2;
+}
+
+rx_match *rx_match_new(const rx *r) {
+  rx_match *m = malloc(sizeof *m);
+  if (!m) return NULL;
+  m->md = pcre2_match_data_create_from_pattern(r->code, NULL);
+  if (!m->md) {
+    free(m);
+    return NULL;
+  }
+  return m;
+}
+
+void rx_match_free(rx_match *m) {
+  if (!m) return;
+  pcre2_match_data_free(m->md);
+  free(m);
+}
+
+int rx_exec(const rx *r, const char *s, size_t n, size_t start, unsigned opts, rx_match *m, char *err,
+            size_t errlen) {
+  uint32_t o = (opts & RX_NOTEMPTY_ATSTART) ? PCRE2_NOTEMPTY_ATSTART : 0;
+  int rc = pcre2_match(r->code, (PCRE2_SPTR)(s ? s : ""), n, start, o, m->md, r->mctx);
+  if (rc >= 0) return RX_MATCH;
+  if (rc == PCRE2_ERROR_NOMATCH || rc == PCRE2_ERROR_PARTIAL) return RX_NOMATCH;
+  PCRE2_UCHAR buf[256];
+  pcre2_get_error_message(rc, buf, sizeof buf);
+  snprintf(err, errlen, "%s", (const char *)buf);
+  if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
+      rc == PCRE2_ERROR_JIT_STACKLIMIT)
+    return RX_LIMIT;
+  if (rc == PCRE2_ERROR_NOMEMORY) return RX_NOMEM;
+  return RX_ERROR;
+}
+
+int rx_group(const rx_match *m, int i, size_t *off, size_t *len) {
+  if ((uint32_t)i >= pcre2_get_ovector_count(m->md)) return 0;
+  PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+  if (ov[2 * i] == PCRE2_UNSET) return 0;
+  *off = ov[2 * i];
+  *len = ov[2 * i + 1] - ov[2 * i];
+  if (ov[2 * i + 1] < ov[2 * i]) *len = 0; /* \K in a lookahead */
+  return 1;
+}

@@ -1,0 +1,148 @@
+-- Resume by replay: a run killed with SIGKILL at random points (24 times
+-- over this file) and resumed with --db --resume ends with the same history
+-- as an uninterrupted run, and no completed call is sent again.
+local T = require "testlib"
+local cjson = require "cjson"
+local http = require "opro.core.http"
+
+local sim_bin = T.root .. "/bin/opro-sim"
+if not io.open(sim_bin, "r") then
+  T.skip("resume against opro-sim", "bin/opro-sim is not built")
+  T.done()
+end
+
+local dir = T.tmpdir()
+local pf = dir .. "/port"
+os.execute(string.format("%s --port-file %s --seed 7 --latency-ms 0 --quiet >%s/sim.log 2>&1 & echo $! > %s/sim.pid",
+  T.shquote(sim_bin), pf, dir, dir))
+local sim_pid = T.read(dir .. "/sim.pid"):match("%d+")
+T.cleanup(function() os.execute("kill " .. sim_pid .. " 2>/dev/null") end)
+local port
+for _ = 1, 200 do
+  port = T.read(pf)
+  if port and port:match("%d+") then port = port:match("%d+"); break end
+  port = nil
+  opro.sleep(0.025)
+end
+assert(port, "opro-sim did not start")
+local base = "http://127.0.0.1:" .. port
+
+local function requests()
+  local resp = assert(http.request{ url = base .. "/stats" })
+  return cjson.decode(resp.body).requests
+end
+
+-- a small run: 4 steps x 4 proposals, 6 training problems, 2 reps
+local ARGS = "--demo --demo-items 6 --steps 4 --candidates 4 --reps 2 --seed 5 --evaluate-top 0 --concurrency 8 --quiet --json"
+local function command(db, resume)
+  return string.format("%s %s/examples/gsm8k.lua --base-url %s/v1 --model sim-1 --db %s %s %s",
+    T.shquote(T.bin), T.root, base, db, ARGS, resume and "--resume" or "")
+end
+
+-- the run's history and non-cached calls, read back from its database
+local function read_db(db)
+  local st = assert(opro.store.open(db))
+  local run = assert(st:last("gsm8k-demo"))
+  local hist = {}
+  for _, e in ipairs(run:candidates{ order = "step", unscored = true }) do
+    hist[#hist + 1] = string.format("%d|%d|%s|%s|%s", e.rep, e.step, e.key, tostring(e.score), tostring(e.parse_error))
+  end
+  table.sort(hist)
+  local sent, dup = {}, 0
+  local nsent = 0
+  for _, c in ipairs(run:calls()) do
+    if not c.cached and not c.error and not c.code then
+      nsent = nsent + 1
+      if sent[c.hash] then dup = dup + 1 end
+      sent[c.hash] = true
+    end
+  end
+  local status = run.status
+  st:close()
+  return { history = hist, sent = nsent, duplicates = dup, status = status }
+end
+
+-- the uninterrupted run
+local r0 = requests()
+local t0 = opro.now()
+local rc, out, err = T.sh(command(dir .. "/full.db", false))
+local full_wall = opro.now() - t0
+assert(rc == 0, "the uninterrupted run failed: " .. out .. err)
+local full_requests = requests() - r0
+local full = read_db(dir .. "/full.db")
+
+T.test("the uninterrupted run is complete", function()
+  T.eq(full.status, "done")
+  T.ok(#full.history > 10, "history of " .. #full.history)
+  T.eq(full.duplicates, 0)
+  T.eq(full.sent, full_requests, "every request the sim saw was recorded once")
+end)
+
+-- starts the run in the background; returns its pid
+local function start(db, resume, tag)
+  os.execute(string.format("%s >%s/%s.out 2>%s/%s.err </dev/null & echo $! > %s/%s.pid",
+    command(db, resume), dir, tag, dir, tag, dir, tag))
+  return T.read(string.format("%s/%s.pid", dir, tag)):match("%d+")
+end
+local function alive(pid) return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true end
+
+local rng = opro.rng("resume_test", os.time())
+local total_kills = 0
+
+local function chain(c, kills_wanted)
+  local db = string.format("%s/chain%d.db", dir, c)
+  local before = requests()
+  local kills, attempt = 0, 0
+  local done = false
+  while not done do
+    attempt = attempt + 1
+    local tag = string.format("c%d_%d", c, attempt)
+    local pid = start(db, attempt > 1, tag)
+    if kills < kills_wanted then
+      -- a random moment within (about) an uninterrupted run's wall time
+      opro.sleep(0.01 + rng:random() * full_wall * 1.1)
+      if alive(pid) then
+        os.execute("kill -9 " .. pid)
+        kills = kills + 1
+      end
+      while alive(pid) do opro.sleep(0.01) end
+      local o = T.read(string.format("%s/%s.out", dir, tag)) or ""
+      if o:find('"reps"', 1, true) then done = true end     -- finished before the kill
+    else
+      while alive(pid) do opro.sleep(0.02) end
+      local o = T.read(string.format("%s/%s.out", dir, tag)) or ""
+      if not o:find('"reps"', 1, true) then
+        error("the resumed run did not finish: " .. o .. (T.read(string.format("%s/%s.err", dir, tag)) or ""))
+      end
+      done = true
+    end
+    assert(attempt < 200, "no progress after 200 attempts")
+  end
+  total_kills = total_kills + kills
+  return read_db(db), requests() - before, kills
+end
+
+-- chains of kill + resume until at least 24 kills in all (a chain ends
+-- when its run finishes, possibly before a kill lands)
+local c = 0
+while total_kills < 24 and c < 12 do
+  c = c + 1
+  T.test(string.format("chain %d: killed with SIGKILL, resumed, same history, no completed call re-sent", c), function()
+    local res, sim_requests, kills = chain(c, 8)
+    T.eq(res.status, "done")
+    T.eq(res.history, full.history, "the final history equals the uninterrupted run's")
+    T.eq(res.duplicates, 0, "a completed (recorded) call was sent again")
+    T.eq(res.sent, full.sent, "as many calls were paid for as in the uninterrupted run")
+    -- the sim saw at most the uninterrupted run's requests plus the ones
+    -- in flight (never answered to the client) at each kill: 2 llms x 8
+    T.ok(sim_requests >= full_requests, "sim requests " .. sim_requests)
+    T.ok(sim_requests <= full_requests + kills * 16,
+         string.format("sim requests %d, uninterrupted %d, kills %d", sim_requests, full_requests, kills))
+  end)
+end
+
+T.test("at least 20 kills over the file", function()
+  T.ok(total_kills >= 20, "kills: " .. total_kills)
+end)
+
+T.done()

@@ -1,0 +1,60 @@
+-- Cache keys: SHA-256 of a canonical JSON of the normalized request.
+local T = require "testlib"
+local hash = require "opro.core.hash"
+local key = require "opro.llm.key"
+
+T.test("opro.core.hash.sha256 gives the known digests", function()
+  T.eq(hash.sha256(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+  T.eq(hash.sha256("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+  T.eq(hash.sha256(("a"):rep(1000000)), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+  T.eq(hash.sha256("a\0b"), -- (python3 hashlib)
+    "59b271ae1bbcb1d31d41929817f4b16fb439eb4f31520b5ad1d5ce98920a7138")
+  T.raises(function() hash.sha256({}) end, "string expected")
+end)
+
+T.test("canonical JSON: sorted keys, no spaces, minimal escapes, 1.0 == 1", function()
+  T.eq(key.canonical({ b = 1, a = { 3, 2.5, "x" }, c = { z = true, y = false } }),
+    '{"a":[3,2.5,"x"],"b":1,"c":{"y":false,"z":true}}')
+  T.eq(key.canonical("q\"\\\n\t\1/é"), '"q\\"\\\\\\n\\t\\u0001/é"')
+  T.eq(key.canonical(1.0), "1")
+  T.eq(key.canonical(0.1), "0.1")
+  T.eq(key.canonical(0.7), "0.7")
+  T.eq(key.canonical(1 / 3), "0.3333333333333333")
+  T.eq(key.canonical({}), "{}")
+  T.raises(function() key.canonical(0 / 0) end, "finite")
+  T.raises(function() key.canonical(print) end, "cannot encode")
+end)
+
+local base = { provider = "openai", model = "m", messages = { { role = "user", content = "hi" } },
+               params = { temperature = 0, max_tokens = 10 } }
+local function with(changes)
+  local t = {}
+  for k, v in pairs(base) do t[k] = v end
+  for k, v in pairs(changes) do t[k] = v end
+  return t
+end
+
+T.test("the key is 64 hex digits, stable, and the SHA-256 of the canonical text", function()
+  local k = key.of(base)
+  T.match(k, "^%x+$")
+  T.eq(#k, 64)
+  T.eq(k, key.of(with({})))
+  T.eq(k, hash.sha256(key.canonical(base)))
+  T.eq(k, key.of(with({ params = { max_tokens = 10, temperature = 0.0 } })), "0.0 and 0, key order")
+end)
+
+T.test("every part of the request changes the key", function()
+  local k = key.of(base)
+  T.ne(key.of(with({ provider = "anthropic" })), k)
+  T.ne(key.of(with({ model = "m2" })), k)
+  T.ne(key.of(with({ messages = { { role = "user", content = "hi!" } } })), k)
+  T.ne(key.of(with({ messages = { { role = "system", content = "hi" } } })), k)
+  T.ne(key.of(with({ params = { temperature = 0.5, max_tokens = 10 } })), k)
+  T.ne(key.of(with({ params = { temperature = 0, max_tokens = 11 } })), k)
+  T.ne(key.of(with({ params = { temperature = 0, max_tokens = 10, stop = { "\n" } } })), k)
+  T.ne(key.of(with({ sample = 1 })), k)
+  T.ne(key.of(with({ sample = 1 })), key.of(with({ sample = 2 })))
+  T.ne(key.of(with({ sample = 1, choice = 2 })), key.of(with({ sample = 1, choice = 3 })))
+end)
+
+T.done()

@@ -1,0 +1,49 @@
+-- opro.llm.meter: totals, reservations and budgets.
+local T = require "testlib"
+
+T.test("totals add up settled calls, retries and cache hits", function()
+  local m = opro.llm.meter()
+  local t = assert(m:reserve(1, 100, 0.01))
+  m:settle(t, 1, 60, 20, 0.004, false)
+  m:add_retry(); m:add_cache_hit()
+  T.eq(m:totals(), { calls = 1, retries = 1, cache_hits = 1, failures = 0, input_tokens = 60, output_tokens = 20, cost = 0.004 })
+  T.eq(m.r_calls, 0)
+  T.eq(m.r_tokens, 0)
+  T.match(tostring(m), "1 calls")
+end)
+
+T.test("calls budget: in-flight reservations count; a refusal says why", function()
+  local m = opro.llm.meter{ budget = { calls = 2 } }
+  local a = assert(m:reserve(1, 10, 0))
+  local b = assert(m:reserve(1, 10, 0))
+  local none, msg = m:reserve(1, 10, 0)
+  T.eq(none, nil)
+  T.contains(msg, "2 of 2 calls")
+  m:settle(a, 1, 5, 5, 0, false)
+  m:settle(b, 1, 5, 5, 0, true)
+  T.eq(m:totals().failures, 1)
+  T.eq(m:reserve(1, 1, 0), nil, "finished calls still count")
+end)
+
+T.test("token and dollar budgets refuse a call before it could exceed them", function()
+  local m = opro.llm.meter{ budget = { tokens = 1000, usd = 0.01 } }
+  local t = assert(m:reserve(1, 900, 0.001))
+  T.eq(m:reserve(1, 200, 0.001), nil, "900 reserved + 200 > 1000")
+  m:settle(t, 1, 100, 100, 0.001, false)       -- used less than reserved
+  T.ok(m:reserve(1, 700, 0.001), "200 used + 700 <= 1000")
+  local m2 = opro.llm.meter{ budget = { usd = 0.01 } }
+  local t2 = assert(m2:reserve(1, 10, 0.009))
+  m2:settle(t2, 1, 10, 10, 0.009, false)
+  local none, msg = m2:reserve(1, 10, 0.002)
+  T.eq(none, nil)
+  T.contains(msg, "$0.0090 of $0.0100")
+  T.near(m2:remaining().usd, 0.001, 1e-12)
+end)
+
+T.test("bad budgets raise", function()
+  T.raises(function() opro.llm.meter{ budget = { dollars = 1 } } end, "unknown budget field 'dollars'")
+  T.raises(function() opro.llm.meter{ budget = { usd = -1 } } end, ">= 0")
+  T.raises(function() opro.llm.meter{ budgte = {} } end, "unknown option")
+end)
+
+T.done()
