@@ -355,7 +355,7 @@ function M.open(path, opts)
   if opts.readonly then
     if version < M.SCHEMA_VERSION then
       return fail(db, string.format("%s has schema version %d; open it read-write once to migrate it to %d",
-        path, version, M.SCHEMA_VERSION), "sqlite")
+        path, version, M.SCHEMA_VERSION), "old_schema")
     end
   else
     local ok, e
@@ -406,7 +406,8 @@ local function new_run(st, row)
 end
 
 --- Starts a run, or with resume=true continues the last unfinished run of
--- that name (run.resumed tells which). Fields: name (default "run"),
+-- that name (status other than "done": running, interrupted, failed, ...;
+-- run.resumed tells which). Fields: name (default "run"),
 -- config (table or JSON text; secrets are scrubbed), script (text),
 -- seed (integer).
 function Store:run(t)
@@ -425,7 +426,7 @@ function Store:run(t)
     config = v
   end
   if t.resume then
-    local rows = self:_rows("SELECT * FROM runs WHERE name = ? AND status IN ('running', 'interrupted') ORDER BY id DESC LIMIT 1", name)
+    local rows = self:_rows("SELECT * FROM runs WHERE name = ? AND status <> 'done' ORDER BY id DESC LIMIT 1", name)
     if rows[1] then
       self:_exec("UPDATE runs SET status = 'running', finished = NULL WHERE id = ?", rows[1].id)
       local r = new_run(self, rows[1])
@@ -460,14 +461,22 @@ function Store:last(name)
 end
 
 --- Every run, oldest first: {id=, name=, status=, seed=, started=,
--- finished=, candidates=, calls=, best=}.
+-- finished=, candidates=, calls=, best=} (best: the highest score, or
+-- the lowest when the run's config says task.better = "lower").
 function Store:runs()
   local list = self:_rows([[
-    SELECT r.id, r.name, r.status, r.seed, r.started, r.finished,
+    SELECT r.id, r.name, r.status, r.seed, r.started, r.finished, r.config,
       (SELECT count(*) FROM candidates c WHERE c.run_id = r.id) AS candidates,
       (SELECT count(*) FROM calls k WHERE k.run_id = r.id) AS calls,
-      (SELECT max(score) FROM candidates c WHERE c.run_id = r.id) AS best
+      (SELECT max(score) FROM candidates c WHERE c.run_id = r.id) AS max_score,
+      (SELECT min(score) FROM candidates c WHERE c.run_id = r.id) AS min_score
     FROM runs r ORDER BY r.id]])
+  for _, r in ipairs(list) do
+    local config = r.config and json.decode(r.config)
+    local task = type(config) == "table" and config.task
+    r.best = type(task) == "table" and task.better == "lower" and r.min_score or r.max_score
+    r.config, r.max_score, r.min_score = nil, nil, nil
+  end
   return list
 end
 

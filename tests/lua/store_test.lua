@@ -125,6 +125,11 @@ T.test("runs: config, script, seed, versions; resume picks the last unfinished r
   local r3 = st:run{ name = "gsm", resume = true }
   T.eq(r3.resumed, false, "a finished run is not resumed")
   T.ne(r3.id, r1.id)
+  r3:finish{ status = "failed" }
+  local r4 = st:run{ name = "gsm", resume = true }
+  T.eq(r4.resumed, true, "a failed run is resumed")
+  T.eq(r4.id, r3.id)
+  T.eq(r4.status, "running")
   local runs = st:runs()
   T.eq(#runs, 2)
   T.eq(runs[1].status, "done")
