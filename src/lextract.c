@@ -182,6 +182,7 @@ static int l_score_all(lua_State *L) {
       lua_rawseti(L, res + 1, k);
     }
   }
+  lua_pushvalue(L, res);
   lua_pushinteger(L, count);
   if (want_preds) {
     lua_pushvalue(L, res + 1);
