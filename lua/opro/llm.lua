@@ -291,13 +291,11 @@ local function cache_wanted(self, p)
   return p.temperature == 0 or p.sample ~= nil
 end
 
+-- the cache key: SHA-256 of the canonical JSON of {provider=, model=,
+-- messages=, params={temperature=, max_tokens=, top_p=, stop=, seed=, extra=},
+-- sample=, choice=} (p holds no other sampling fields)
 local function cache_key(self, messages, p, choice)
-  return keymod.of{
-    provider = self.provider, model = self.model, messages = messages,
-    params = { temperature = p.temperature, max_tokens = p.max_tokens, top_p = p.top_p,
-               stop = p.stop, seed = p.seed, extra = p.extra },
-    sample = p.sample, choice = choice,
-  }
+  return keymod.of_request(self.provider, self.model, messages, p, p.sample, choice)
 end
 
 local function cost_of(self, i, o)
@@ -320,6 +318,12 @@ local function reserve(self, tokens, usd)
   end
   return self.own:reserve(1, tokens, usd), t2
 end
+
+-- closes a reservation that was never settled (the task was cancelled)
+local reservation_mt = { __close = function(g)
+  g[3].own:abandon(g[1])
+  if g[2] then g[3].meter:abandon(g[2]) end
+end }
 
 local function settle(self, t1, t2, i, o, cost, failed, retries)
   local own, shared = meters(self)
@@ -440,6 +444,7 @@ local function request_chat(self, messages, chars, p, n, keys)
     return nil, scrub(S, fmt("opro.llm %s %s: %s", self.provider, self.model, t2)), "budget",
       { attempts = 0, cached = false, cost = 0 }
   end
+  local reservation <close> = setmetatable({ t1, t2, self }, reservation_mt)
   local parsers
   if stream then
     parsers = S.stream_parser
@@ -693,6 +698,7 @@ function LLM:embed(texts, opts)
   if not t1 then
     return nil, fmt("opro.llm %s %s: %s", self.provider, self.model, t2), "budget", { attempts = 0, cost = 0 }
   end
+  local reservation <close> = setmetatable({ t1, t2, self }, reservation_mt)
   local count, field = #texts, proto.embed_field
   local function parse(raw)
     if vec then

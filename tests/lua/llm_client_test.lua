@@ -205,6 +205,27 @@ T.test("budget: a call that would exceed it is refused with code 'budget' and no
   T.contains(msg, "budget")
 end)
 
+T.test("a call cancelled in flight gives back its budget reservation and its concurrency permit", function()
+  local m = opro.llm.meter{ budget = { calls = 2 } }
+  local llm = client{ meter = m, concurrency = 1, headers = { ["x-latency-ms"] = "2000" } }
+  local t = opro.spawn(function() return llm:chat("slow") end)
+  opro.sleep(0.2)
+  T.eq(m.r_calls, 1)
+  t:cancel()
+  T.eq(m.r_calls, 0, "reservation released")
+  T.eq(m:totals().failures, 1, "counted as a failed call")
+  local fast = client{ meter = m, concurrency = 1 }
+  T.ok(fast:chat("after the cancel"))
+  -- the cancelled call's permit is back: the same llm object still works
+  llm = client{ concurrency = 1, headers = { ["x-latency-ms"] = "1000" } }
+  t = opro.spawn(function() return llm:chat("slow again") end)
+  opro.sleep(0.1)
+  t:cancel()
+  local t0 = opro.now()
+  T.ok(llm:chat("next"))
+  T.ok(opro.now() - t0 < 5)
+end)
+
 T.test("the API key never appears in errors or records, even when the server echoes it", function()
   local records = {}
   for _, p in ipairs({ "openai", "anthropic", "gemini" }) do

@@ -12,6 +12,16 @@ T.test("opro.core.hash.sha256 gives the known digests", function()
   T.raises(function() hash.sha256({}) end, "string expected")
 end)
 
+T.test("opro.core.hash.json_quote escapes what JSON requires and nothing else", function()
+  local cjson = require "cjson"
+  T.eq(hash.json_quote(""), '""')
+  T.eq(hash.json_quote('a"b\\c'), '"a\\"b\\\\c"')
+  T.eq(hash.json_quote("\n\r\t\b\f\0\31 /é"), '"\\n\\r\\t\\b\\f\\u0000\\u001f /é"')
+  for _, s in ipairs({ "plain", "tab\tnew\nline", 'q"uo\\te', "\1\2\127", ("x"):rep(1000) .. "\n" }) do
+    T.eq(cjson.decode(hash.json_quote(s)), s, "round trip")
+  end
+end)
+
 T.test("canonical JSON: sorted keys, no spaces, minimal escapes, 1.0 == 1", function()
   T.eq(key.canonical({ b = 1, a = { 3, 2.5, "x" }, c = { z = true, y = false } }),
     '{"a":[3,2.5,"x"],"b":1,"c":{"y":false,"z":true}}')
@@ -55,6 +65,24 @@ T.test("every part of the request changes the key", function()
   T.ne(key.of(with({ sample = 1 })), k)
   T.ne(key.of(with({ sample = 1 })), key.of(with({ sample = 2 })))
   T.ne(key.of(with({ sample = 1, choice = 2 })), key.of(with({ sample = 1, choice = 3 })))
+end)
+
+T.test("the fast request_text is exactly the canonical text of the request", function()
+  local msgs = { { role = "system", content = "Be \"brief\".\n" }, { role = "user", content = "Q/A" },
+                 { role = "user", content = { { type = "text", text = "parts" } } },
+                 { role = "assistant", content = "x", name = "bot" } }
+  for _, c in ipairs({
+    { params = {}, sample = nil, choice = nil },
+    { params = { temperature = 0 }, sample = 3, choice = nil },
+    { params = { temperature = 0.7, max_tokens = 10, top_p = 0.9, stop = { "a", "b" }, seed = 1,
+                 extra = { logprobs = true, z = { 1, 2 } } }, sample = 0, choice = 2 },
+    { params = { stop = "\n" }, sample = nil, choice = 1 },
+  }) do
+    local want = key.canonical{ provider = "openai", model = "m/1", messages = msgs, params = c.params,
+                                sample = c.sample, choice = c.choice }
+    T.eq(key.request_text("openai", "m/1", msgs, c.params, c.sample, c.choice), want)
+    T.eq(key.of_request("openai", "m/1", msgs, c.params, c.sample, c.choice), hash.sha256(want))
+  end
 end)
 
 T.done()

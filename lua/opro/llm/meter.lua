@@ -60,6 +60,8 @@ end
 -- for a failed call; failed calls still count as calls).
 function Meter:settle(ticket, calls, input_tokens, output_tokens, cost, failed)
   if ticket then
+    if ticket.settled then return end
+    ticket.settled = true
     self.r_calls = self.r_calls - ticket[1]
     self.r_tokens = self.r_tokens - ticket[2]
     self.r_usd = self.r_usd - ticket[3]
@@ -69,6 +71,13 @@ function Meter:settle(ticket, calls, input_tokens, output_tokens, cost, failed)
   self.output_tokens = self.output_tokens + (output_tokens or 0)
   self.cost = self.cost + (cost or 0)
   if failed then self.failures = self.failures + 1 end
+end
+
+--- Ends a reservation whose call was abandoned (its task cancelled): it
+-- counts as a failed call, since its request may have been sent. A
+-- settled ticket is left alone.
+function Meter:abandon(ticket)
+  if ticket and not ticket.settled then self:settle(ticket, 1, 0, 0, 0, true) end
 end
 
 function Meter:add_retry() self.retries = self.retries + 1 end
