@@ -109,6 +109,29 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
   return MHD_CONTENT_READER_END_OF_STREAM;
 }
 
+/* reset: the status line and headers go out, then the connection closes
+ * after a byte of a promised larger body. A connection closed before any
+ * byte would be retried silently by HTTP clients on reused connections
+ * (curl does), hiding the fault; this one every client sees. */
+static ssize_t reset_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)cls;
+  if (pos == 0 && max > 0) {
+    buf[0] = '{';
+    return 1;
+  }
+  return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static enum MHD_Result send_reset(struct MHD_Connection *c, const char *request_id) {
+  struct MHD_Response *r = MHD_create_response_from_callback(4096, 1, reset_read, NULL, NULL);
+  if (!r) return MHD_NO;
+  MHD_add_response_header(r, "Content-Type", "application/json");
+  MHD_add_response_header(r, "x-request-id", request_id);
+  enum MHD_Result ret = MHD_queue_response(c, 200, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
 static void stream_free(void *cls) {
   stream *s = cls;
   reply_free(&s->reply);
@@ -229,10 +252,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn *k, const char *u
     const sim_fault *f = faults_decide(key);
     if (f) {
       stats_fault(f->name);
-      if (f->kind == FAULT_RESET) { ret = MHD_NO; goto done; }
+      if (f->kind == FAULT_RESET) { ret = send_reset(c, request_id); goto done; }
       if (f->kind == FAULT_HANG) {
-        sim_sleep_ms(f->hang_s * 1000);
-        ret = MHD_NO;
+        /* after the bound, a cut-off answer (as reset) unless stopping */
+        ret = sim_sleep_ms(f->hang_s * 1000) ? MHD_NO : send_reset(c, request_id);
         goto done;
       }
       req.fault = f;

@@ -121,7 +121,7 @@ local function format_answer(ans, r, steps, instruction, is_number)
   local s = norm_text(instruction)
   local cot_bias = (s:find("step", 1, true) or s:find("think", 1, true) or s:find("reason", 1, true)) and 0.35 or 0
   local u = r:unit()
-  local body = steps and table.concat(steps, "\n") or "Looking at the question, the relevant facts point to one option."
+  local body = steps and table.concat(steps, "\n") or "Let me consider each part of the question in turn."
   if u < 0.25 + cot_bias then
     return r:pick(COT_OPENERS) .. "\n" .. body .. "\nSo the answer is " .. ans .. "."
   end
@@ -428,7 +428,7 @@ end
 local PLAIN = {
   "This reply comes from opro-sim, a deterministic simulator (not a model). It received your message: \"%s\".",
   "opro-sim (a rule-based simulator, not a language model) has no specific answer for: \"%s\".",
-  "Simulated reply. The simulator recognises scorer prompts, optimizer meta-prompts, linear regression and TSP prompts; this was none of them: \"%s\".",
+  "Simulated reply (opro-sim is a simulator, not a model). It recognises scorer prompts, optimizer meta-prompts, linear regression and TSP prompts; this was none of them: \"%s\".",
 }
 
 local function plain_reply(p, req)
