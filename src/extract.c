@@ -434,6 +434,7 @@ int ex_remove_punct(const char *s, size_t n, int is_filename, ex_buf *out) {
   for (size_t i = 0; i < n; i++) {
     unsigned c = (unsigned char)s[i];
     if (!is_punct(c)) {
+      if (out->n + 1 >= out->cap && buf_reserve(out, 1)) return -1;
       out->p[out->n++] = (char)c;
       continue;
     }

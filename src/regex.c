@@ -4,6 +4,14 @@
 
 #include <pcre2.h>
 #include <stdio.h>
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +24,17 @@ struct rx {
 struct rx_match {
   pcre2_match_data *md;
 };
+
+/* JIT unless OPRO_REGEX_JIT=0 or under valgrind (JIT code reads whole
+ * vectors past the subject's end, which valgrind reports). */
+static int use_jit(void) {
+  static int v = -1;
+  if (v < 0) {
+    const char *e = getenv("OPRO_REGEX_JIT");
+    v = !(e && strcmp(e, "0") == 0) && !RUNNING_ON_VALGRIND;
+  }
+  return v;
+}
 
 /* One JIT stack for the process (the host is single-threaded). */
 static pcre2_jit_stack *jit_stack(void) {
@@ -54,7 +73,7 @@ rx *rx_compile(const char *pat, size_t n, unsigned flags, const rx_limits *lim, 
     free(r);
     return NULL;
   }
-  r->jit = pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;
+  r->jit = use_jit() && pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;
   r->mctx = pcre2_match_context_create(NULL);
   if (!r->mctx) {
     snprintf(err, errlen, "out of memory");
