@@ -8,6 +8,7 @@
 #ifndef OPRO_SIM_H
 #define OPRO_SIM_H
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* ---- options (sim_main.c) ---- */
@@ -26,7 +27,7 @@ typedef struct sim_options {
 } sim_options;
 
 /* Set by the signal thread; long sleeps poll it so shutdown is prompt. */
-extern volatile int sim_stopping;
+extern atomic_int sim_stopping;
 /* Sleeps ms milliseconds in short slices; returns early (nonzero) on stop. */
 int sim_sleep_ms(double ms);
 

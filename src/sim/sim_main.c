@@ -16,6 +16,17 @@ static const char usage[] =
   "A deterministic LLM simulator (not a model) speaking the OpenAI, Anthropic and\n"
   "Gemini HTTP protocols on loopback. See docs/simulator.md.\n";
 
+static int stop_pipe[2];
+
+static void on_signal(int sig) {
+  (void)sig;
+  sim_stopping = 1;
+  int saved = errno;
+  ssize_t n = write(stop_pipe[1], "x", 1);
+  (void)n;
+  errno = saved;
+}
+
 static int bad(const char *opt, const char *val, const char *what) {
   fprintf(stderr, "opro-sim: %s: '%s' is not %s\n%s", opt, val ? val : "", what, usage);
   return 2;
@@ -105,15 +116,29 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  /* every thread (the server's too) inherits this mask; only sigwait sees the signals */
-  sigset_t set;
+  /* SIGTERM/SIGINT: the handler writes to a pipe the main thread waits on
+   * (safe whichever thread takes the signal). Server threads start with
+   * the signals blocked, so the main thread usually takes them. */
+  if (pipe(stop_pipe) != 0) {
+    fprintf(stderr, "opro-sim: pipe: %s\n", strerror(errno));
+    return 1;
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t set, old;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
 
   int port = server_start(&o, err, sizeof err);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (port < 0) {
     fprintf(stderr, "opro-sim: %s\n", err);
     persona_free();
@@ -127,12 +152,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "opro-sim: cannot write --port-file %s: %s\n", o.port_file, strerror(errno));
     rc = 1;
   } else {
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0) {}
+    char c;
+    while (read(stop_pipe[0], &c, 1) < 0 && errno == EINTR) {}
   }
   server_stop();
   persona_free();
   stats_free();
   faults_free();
+  close(stop_pipe[0]);
+  close(stop_pipe[1]);
   return rc;
 }

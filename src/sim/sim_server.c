@@ -34,7 +34,7 @@ typedef struct stream {
   double per_token_ms;
 } stream;
 
-volatile int sim_stopping;
+atomic_int sim_stopping;
 
 int sim_sleep_ms(double ms) {
   while (ms > 0) {
@@ -333,8 +333,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 static void log_error(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   if (opts->quiet) return;
-  fputs("opro-sim: ", stderr);
-  vfprintf(stderr, fmt, ap);
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  if (strstr(msg, "application reported error")) return;   /* our own resets */
+  fprintf(stderr, "opro-sim: %s", msg);
 }
 
 int server_start(const sim_options *o, char *err, size_t errlen) {

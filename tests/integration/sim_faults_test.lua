@@ -20,7 +20,13 @@ end
 
 local SPEC = { ["429"] = 0.10, ["500"] = 0.05, ["503"] = 0.02, ["529"] = 0.02, reset = 0.02, badjson = 0.01, hang = 0.01 }
 
-T.test("fault rates over 10,000 requests are within 1% of the spec, and /stats agrees", function()
+-- under valgrind (OPRO_SIM_WRAP) requests are too slow for the timing-based tests
+local function timed_test(name, fn)
+  if S.wrap ~= "" then return T.skip(name, "timing test, skipped under OPRO_SIM_WRAP") end
+  T.test(name, fn)
+end
+
+timed_test("fault rates over 10,000 requests are within 1% of the spec, and /stats agrees", function()
   local sim = S.start("--seed 11 --quiet --faults 429:0.1:retry-after=1,500:0.05,503:0.02,529:0.02,reset:0.02,badjson:0.01,hang:0.01:after=1")
   local N = 10000
   local list = {}
@@ -123,7 +129,7 @@ T.test("--max-inflight answers 429 with retry-after above the cap", function()
   T.eq(sim:stats().faults["max-inflight"], n429)
 end)
 
-T.test("latency is simulated per request without blocking others; 500 connections at once", function()
+timed_test("latency is simulated per request without blocking others; 500 connections at once", function()
   local sim = S.start("--quiet --latency-ms 400")
   local t0 = opro.now()
   T.eq((outcome(sim, chat_body(0))), "200")
@@ -137,7 +143,9 @@ T.test("latency is simulated per request without blocking others; 500 connection
   for _, o in ipairs(res) do if o ~= "200" then bad[#bad + 1] = o end end
   T.eq(#bad, 0, "every request answered 200")
   T.ok(dt < 20, string.format("500 x 400 ms took %.1f s (sequential: 200 s)", dt))
-  T.ok(sim:stats().inflight_peak >= 250, "in-flight peak " .. sim:stats().inflight_peak)
+  local peak = sim:stats().inflight_peak
+  T.ok(peak >= 250, "in-flight peak " .. peak)
+  io.write("# in-flight peak ", peak, " of 500\n")
 end)
 
 T.test("SIGTERM exits 0 promptly, even with a request hanging", function()
@@ -165,4 +173,5 @@ T.test("bad options exit 2 naming the problem", function()
   end
 end)
 
+S.shutdown_test()
 T.done()

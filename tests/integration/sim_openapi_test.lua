@@ -105,4 +105,5 @@ if not skip_reason then
   end)
 end
 
+S.shutdown_test()
 T.done()

@@ -252,4 +252,5 @@ return P
   T.contains(err, "must return a table")
 end)
 
+S.shutdown_test()
 T.done()

@@ -292,4 +292,5 @@ T.test("x-request-id on every response, distinct per request", function()
   T.eq(n, 5)
 end)
 
+S.shutdown_test()
 T.done()

@@ -9,6 +9,8 @@ local cjson = require "cjson"
 
 local S = {}
 S.bin = os.getenv("OPRO_SIM") or (T.root .. "/bin/opro-sim")
+-- OPRO_SIM_WRAP: a command prefix, e.g. "valgrind -q --error-exitcode=99 --leak-check=full"
+S.wrap = os.getenv("OPRO_SIM_WRAP") or ""
 S.headers = {
   openai = { ["content-type"] = "application/json", authorization = "Bearer sk-test" },
   anthropic = { ["content-type"] = "application/json", ["x-api-key"] = "sk-ant-test", ["anthropic-version"] = "2023-06-01" },
@@ -17,17 +19,25 @@ S.headers = {
 
 local Sim = {}
 Sim.__index = Sim
+local started = {}
 
 --- Starts a simulator with the given argument string; waits for its port file.
 function S.start(args)
   local dir = T.tmpdir()
   local portfile = dir .. "/port"
-  os.execute(string.format("%s --port-file %s %s >%s/out 2>%s/err & echo $! > %s/pid",
-    T.shquote(S.bin), portfile, args or "", dir, dir, dir))
-  local pid = T.read(dir .. "/pid"):match("%d+")
+  -- a subshell waits for the simulator and records its exit status in rc
+  os.execute(string.format("( %s %s --port-file %s %s >%s/out 2>%s/err & echo $! > %s/pid; wait $!; echo $? > %s/rc ) &",
+    S.wrap, T.shquote(S.bin), portfile, args or "", dir, dir, dir, dir))
+  local pid
+  for _ = 1, 200 do
+    pid = (T.read(dir .. "/pid") or ""):match("%d+")
+    if pid then break end
+    opro.sleep(0.01)
+  end
   local sim = setmetatable({ pid = pid, dir = dir }, Sim)
+  started[#started + 1] = sim
   T.cleanup(function() sim:stop() end)
-  for _ = 1, 400 do
+  for _ = 1, 2000 do
     local p = T.read(portfile)
     if p and p:match("%d+") then
       sim.port = tonumber(p:match("%d+"))
@@ -43,6 +53,30 @@ end
 function Sim:stop()
   if self.pid then os.execute("kill " .. self.pid .. " 2>/dev/null") end
   self.pid = nil
+end
+
+--- Sends SIGTERM and waits for the exit; returns the exit status and stderr.
+function Sim:shutdown()
+  self:stop()
+  local rc
+  for _ = 1, 1500 do
+    rc = T.read(self.dir .. "/rc")
+    if rc and rc:match("%d") then break end
+    opro.sleep(0.02)
+  end
+  return rc and tonumber(rc:match("%d+")), T.read(self.dir .. "/err") or ""
+end
+
+--- A test that stops every simulator this file started: each must exit 0
+-- with no sanitizer report (run with OPRO_SIM=build/sanitize/opro-sim).
+function S.shutdown_test()
+  T.test("every simulator exits 0 on SIGTERM, with nothing reported on stderr", function()
+    for _, sim in ipairs(started) do
+      local rc, err = sim:shutdown()
+      T.eq(rc, 0, "exit status of opro-sim (port " .. tostring(sim.port) .. "): " .. err)
+      T.ok(not err:find("Sanitizer", 1, true) and not err:find("runtime error", 1, true), err)
+    end
+  end)
 end
 
 --- POSTs a JSON body (a table or a string); returns resp and the decoded body (or nil).

@@ -10,14 +10,18 @@ local util = require "opro.sim.util"
 local M = {}
 local KEY = 24   -- characters of a question's start used as its index key
 
+-- cjson decodes numbers as floats: 2.0 is the target "2"
+local function str(v)
+  if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2^53 then v = math.tointeger(v) end
+  return tostring(v)
+end
+
 local function item_of(obj)
   if type(obj) ~= "table" then return nil end
-  if obj.input ~= nil and obj.target ~= nil then return tostring(obj.input), tostring(obj.target) end
-  if obj.question ~= nil and obj.answer ~= nil then return tostring(obj.question), tostring(obj.answer) end
+  if obj.input ~= nil and obj.target ~= nil then return str(obj.input), str(obj.target) end
+  if obj.question ~= nil and obj.answer ~= nil then return str(obj.question), str(obj.answer) end
   if obj.sQuestion ~= nil and type(obj.lSolutions) == "table" then
-    local v = obj.lSolutions[1]
-    if math.type(v) == "float" and v == math.floor(v) then v = math.tointeger(v) end
-    return tostring(obj.sQuestion), tostring(v)
+    return str(obj.sQuestion), str(obj.lSolutions[1])
   end
   if obj.question ~= nil and type(obj.options) == "table" and obj.correct ~= nil then
     local q = tostring(obj.question) .. "\nAnswer Choices: "
