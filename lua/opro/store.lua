@@ -141,6 +141,17 @@ local function scrub_tokens(s)
   return s
 end
 
+-- the position of the quote closing a JSON string whose text starts at i
+-- (#s + 1 when it is not closed)
+local function string_end(s, i)
+  while true do
+    local p = s:find('[\\"]', i)
+    if not p then return #s + 1 end
+    if s:byte(p) == 34 then return p end
+    i = p + 2
+  end
+end
+
 --- Removes anything that looks like a credential from a text: the values
 -- of JSON members named like a key ("api_key", "Authorization", ...),
 -- bearer tokens, "sk-..."/"AIza..." keys and ?key= URL parameters.
@@ -153,23 +164,11 @@ function M.scrub(s)
     local a = s:find('"', i, true)
     if not a then break end
     -- find the end of this string literal
-    local j = a + 1
-    while j <= n do
-      local c = s:sub(j, j)
-      if c == "\\" then j = j + 2
-      elseif c == '"' then break
-      else j = j + 1 end
-    end
+    local j = string_end(s, a + 1)
     local name = s:sub(a + 1, j - 1)
     local colon = s:match("^%s*:%s*()", j + 1)
     if colon and secret_name(name) and s:sub(colon, colon) == '"' then
-      local k = colon + 1
-      while k <= n do
-        local c = s:sub(k, k)
-        if c == "\\" then k = k + 2
-        elseif c == '"' then break
-        else k = k + 1 end
-      end
+      local k = string_end(s, colon + 1)
       out[#out + 1] = s:sub(i, colon)
       out[#out + 1] = REDACTED .. '"'
       i = k + 1

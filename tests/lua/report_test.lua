@@ -200,6 +200,9 @@ T.test("the HTML report is one self-contained file with every text escaped", fun
   local _, dots = page:gsub('<circle class="pt"', "")
   T.eq(dots, scored)
   T.contains(page, "Test accuracy of the top instructions")
+  -- k3: 4 of 6 test items correct; k7: none
+  T.contains(page, '0.6667 <span class="muted">(n=6)</span>')
+  T.contains(page, '>0 <span class="muted">(n=6)</span>')
   T.contains(page, "<h2>Step metrics</h2>")
   T.contains(page, '<th class="num">diversity</th>')
 end)
@@ -209,11 +212,11 @@ for _, name in ipairs({ "chromium", "chromium-browser", "google-chrome" }) do
   if os.execute("command -v " .. name .. " >/dev/null 2>&1") then chromium = name break end
 end
 
-local function dump_dom(file)
+local function dump_dom(file, hash)
   local profile = T.tmpdir()
   local rc, out, err = T.sh(string.format(
     "timeout 90 %s --headless --disable-gpu --no-sandbox --no-first-run --user-data-dir=%s --dump-dom %s",
-    chromium, T.shquote(profile), T.shquote("file://" .. file)))
+    chromium, T.shquote(profile), T.shquote("file://" .. file .. (hash or ""))))
   T.eq(rc, 0, err)
   return out
 end
@@ -234,6 +237,30 @@ if chromium then
     T.eq(scripts, 1, "no script element came from the data")
     T.eq(dom:find("<img", 1, true), nil, "no element came from the data")
     T.contains(dom, '<span id="cands-count">' .. (scored + 1) .. "</span>", "the search box counted every row")
+  end)
+
+  T.test("headless Chromium: a link's #q= searches and #sort= sorts the candidates", function()
+    local file = html_of(1)
+    local want, best = 0, -math.huge
+    local st2 = assert(store.open(db))
+    for _, c in ipairs(assert(st2:get(1)):candidates{ unscored = true }) do
+      if (c.text or ""):lower():find("café", 1, true) then want = want + 1 end
+      if c.score and c.score > best then best = c.score end
+    end
+    st2:close()
+    T.ok(want > 0)
+    local dom = dump_dom(file, "#q=CAF%C3%89&sort=score&dir=desc")
+    T.contains(dom, '<span id="cands-count">' .. want .. "</span>")
+    local tbody = dom:match('<table id="cands".-<tbody>(.-)</tbody>')
+    local _, hidden = tbody:gsub("<tr[^>]* hidden", "")
+    local _, rows = tbody:gsub("<tr", "")
+    T.eq(rows - hidden, want)
+    local first = tbody:match("<tr.-</tr>")
+    T.match(first, 'data%-v="' .. string.format("%.17g", best):gsub("%.", "%%."), "highest score first")
+    -- ascending: the unscored candidate (no score) comes first
+    dom = dump_dom(file, "#sort=score&dir=asc")
+    first = dom:match('<table id="cands".-<tbody>(.-)</tbody>'):match("<tr.-</tr>")
+    T.contains(first, "parse error: no &lt;INS&gt; tags found")
   end)
 
   T.test("headless Chromium: linear regression trajectory and TSP tour", function()

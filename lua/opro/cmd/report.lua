@@ -6,18 +6,18 @@
 local cli = require "opro.cli"
 
 local spec = {
-  name = "report",
-  summary = "Export a run database (CSV, JSON Lines) or write its HTML report.\n"
-    .. "usage: opro-lua report run.db [--run ID] (--csv|--jsonl) [--table T] [-o FILE]\n"
-    .. "       opro-lua report run.db [--run ID] -o report.html\n"
-    .. "       opro-lua report run.db --runs",
+  name = "report run.db",
+  summary = "Export a run database (CSV, JSON Lines) or write its HTML report:\n"
+    .. "  opro-lua report run.db [--run ID] (--csv|--jsonl) [--table T] [-o FILE]\n"
+    .. "  opro-lua report run.db [--run ID] -o report.html\n"
+    .. "  opro-lua report run.db --runs",
   options = {
     { "run", "integer", "the run id (export: default every run; HTML: the last run)" },
     { "csv", "boolean", "export CSV (RFC 4180)" },
     { "jsonl", "boolean", "export JSON Lines" },
     { "table", "string", "the table to export", default = "history", choices = { "history", "evaluations", "calls" } },
-    { "output", "string", "output file (-o); .html writes the HTML report" },
-    { "html", "boolean", "write the HTML report (implied by -o FILE.html)" },
+    { "output", "string", "output file (also -o FILE); without --csv/--jsonl: the HTML report" },
+    { "html", "boolean", "write the HTML report (the default without --csv/--jsonl)" },
     { "runs", "boolean", "list the runs of the database" },
   },
 }

@@ -45,8 +45,8 @@ M.js = [[
     var v = c.getAttribute("data-v");
     return v === null ? c.textContent : v;
   }
-  function sortBy(table, th, i) {
-    var dir = th.getAttribute("data-dir") === "asc" ? "desc" : "asc";
+  function sortBy(table, th, i, forced) {
+    var dir = forced || (th.getAttribute("data-dir") === "asc" ? "desc" : "asc");
     var ths = table.tHead.rows[0].cells;
     for (var k = 0; k < ths.length; k++) ths[k].removeAttribute("data-dir");
     th.setAttribute("data-dir", dir);
@@ -88,6 +88,24 @@ M.js = [[
       input.addEventListener("input", apply);
       apply();
     });
+    // a link may carry a view of the candidates: #q=TEXT&sort=COLUMN&dir=asc|desc
+    var params = {};
+    location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
+      var at = kv.indexOf("=");
+      if (at <= 0) return;
+      var v = kv.slice(at + 1).replace(/\+/g, " ");
+      try { v = decodeURIComponent(v); } catch (e) { /* keep it raw */ }
+      params[kv.slice(0, at)] = v;
+    });
+    var cands = document.getElementById("cands");
+    if (cands && params.sort) {
+      var ths = cands.tHead.rows[0].cells;
+      for (var k = 0; k < ths.length; k++) {
+        if (ths[k].textContent === params.sort) sortBy(cands, ths[k], k, params.dir === "asc" ? "asc" : "desc");
+      }
+    }
+    var search = document.querySelector('input[data-filter="cands"]');
+    if (search && params.q) { search.value = params.q; search.dispatchEvent(new Event("input")); }
     var n = document.querySelectorAll("#chart circle.pt").length;
     var out = document.getElementById("chart-count");
     if (out) out.textContent = String(n);
