@@ -123,7 +123,7 @@ local layouts = {
 }
 
 -- the first existing data_dir/<folder>/<file> among the known layouts
-local function locate(name, data_dir, file)
+local function locate(name, data_dir, file, optional)
   local tried = {}
   local dirs = {}
   for _, sub in ipairs(layouts[name]) do
@@ -136,6 +136,7 @@ local function locate(name, data_dir, file)
     if exists(p) then return p end
     tried[#tried + 1] = p
   end
+  if optional then return nil end
   error(string.format("opro.dataset: %s: file %s not found under %s (tried %s; run scripts/fetch-datasets %s)",
     name, file, data_dir, table.concat(tried, ", "), data_dir), 0)
 end
@@ -235,10 +236,87 @@ local function format_mmlu(question, options)
 end
 M.format_mmlu = format_mmlu
 
+-- MMLU subjects and categories (hendrycks/test categories.py, as the reference lists them)
+local MMLU_SUB = {
+  abstract_algebra = "math", anatomy = "health", astronomy = "physics", business_ethics = "business",
+  clinical_knowledge = "health", college_biology = "biology", college_chemistry = "chemistry",
+  college_computer_science = "computer science", college_mathematics = "math", college_medicine = "health",
+  college_physics = "physics", computer_security = "computer science", conceptual_physics = "physics",
+  econometrics = "economics", electrical_engineering = "engineering", elementary_mathematics = "math",
+  formal_logic = "philosophy", global_facts = "other", high_school_biology = "biology",
+  high_school_chemistry = "chemistry", high_school_computer_science = "computer science",
+  high_school_european_history = "history", high_school_geography = "geography",
+  high_school_government_and_politics = "politics", high_school_macroeconomics = "economics",
+  high_school_mathematics = "math", high_school_microeconomics = "economics", high_school_physics = "physics",
+  high_school_psychology = "psychology", high_school_statistics = "math", high_school_us_history = "history",
+  high_school_world_history = "history", human_aging = "health", human_sexuality = "culture",
+  international_law = "law", jurisprudence = "law", logical_fallacies = "philosophy",
+  machine_learning = "computer science", management = "business", marketing = "business",
+  medical_genetics = "health", miscellaneous = "other", moral_disputes = "philosophy",
+  moral_scenarios = "philosophy", nutrition = "health", philosophy = "philosophy", prehistory = "history",
+  professional_accounting = "other", professional_law = "law", professional_medicine = "health",
+  professional_psychology = "psychology", public_relations = "politics", security_studies = "politics",
+  sociology = "culture", us_foreign_policy = "politics", virology = "health", world_religions = "philosophy",
+}
+local MMLU_CAT = {
+  STEM = { physics = true, chemistry = true, biology = true, ["computer science"] = true, math = true, engineering = true },
+  humanities = { history = true, philosophy = true, law = true },
+  ["social sciences"] = { politics = true, culture = true, economics = true, geography = true, psychology = true },
+  ["other (business, health, misc.)"] = { other = true, business = true, health = true },
+}
+M.mmlu_subjects = {}
+for k in pairs(MMLU_SUB) do M.mmlu_subjects[#M.mmlu_subjects + 1] = k end
+table.sort(M.mmlu_subjects)
+
+--- The MMLU subjects of a category ("STEM", "humanities", "social sciences",
+-- "other (business, health, misc.)"), sorted.
+function M.mmlu_category(name)
+  local cat = MMLU_CAT[name]
+  if not cat then
+    error("opro.dataset: unknown MMLU category '" .. tostring(name)
+      .. "' (one of: STEM, humanities, social sciences, other (business, health, misc.))", 2)
+  end
+  local out = {}
+  for _, subj in ipairs(M.mmlu_subjects) do
+    if cat[MMLU_SUB[subj]] then out[#out + 1] = subj end
+  end
+  return out
+end
+
+local load_mmlu_subject
+
 function loaders.mmlu(opts)
   local subject = opts.subject or opts.task
+  local category = opts.category or (MMLU_CAT[subject] and subject)
+  if category then
+    -- every subject of the category, concatenated in sorted order
+    local items = {}
+    local split = opts.split or "test"
+    for _, subj in ipairs(M.mmlu_category(category)) do
+      -- as the reference: the subjects of the category present in the folder
+      if locate("mmlu", opts.data_dir, split .. "/" .. subj .. "_" .. split .. ".csv", true) then
+        local o = {}
+        for k, v in pairs(opts) do o[k] = v end
+        o.subject, o.category, o.task = subj, nil, nil
+        for _, it in ipairs(load_mmlu_subject(o)) do
+          it.category = category
+          items[#items + 1] = it
+        end
+      end
+    end
+    if #items == 0 then
+      error(string.format("opro.dataset: mmlu: no subject of category '%s' found under %s/MMLU-data/%s (run scripts/fetch-datasets)",
+        category, opts.data_dir, split), 0)
+    end
+    return finish(items, "MMLU category " .. category)
+  end
+  return load_mmlu_subject(opts)
+end
+
+function load_mmlu_subject(opts)
+  local subject = opts.subject or opts.task
   if type(subject) ~= "string" or subject == "" then
-    error("opro.dataset: mmlu: option 'subject' is required (e.g. 'abstract_algebra')", 0)
+    error("opro.dataset: mmlu: option 'subject' (e.g. 'abstract_algebra') or 'category' (e.g. 'STEM') is required", 0)
   end
   if subject:find("[/\\]") then error("opro.dataset: mmlu: bad subject name '" .. subject .. "'", 0) end
   local split = opts.split or "test"

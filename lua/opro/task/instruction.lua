@@ -11,6 +11,8 @@
 --     kind = nil,                 -- answer kind override ("number"|"boolean"|"choice"|"text")
 --     check = fn(response, item, prompt) -> correct, prediction,   -- full override
 --     extract = fn(response, item) -> prediction,                  -- prediction override
+--     extract_opts = { boxed = true, decimals = 0, ... },          -- more opro.extract.score options
+--                                 -- (boxed = true: the reference's GPT-scorer \boxed{} rule)
 --     concurrency = nil,          -- items scored at once (default: all; the llm caps it)
 --     chat = { max_tokens = ... },-- options passed to scorer:chat
 --     initial = { "Let's solve the problem." },
@@ -95,10 +97,11 @@ local function fallback_check(response, item)
 end
 
 -- -> correct (boolean), prediction (string or nil)
-local function default_check(response, item, prompt, dataset)
+local function default_check(response, item, prompt, dataset, extra)
   local extract = base.optional("opro.extract")
   if extract and type(extract.score) == "function" then
-    local opts = { kind = item.kind, choices = item.choices, dataset = dataset, target = item.target }
+    local opts = { kind = item.kind, target = item.target }
+    for k, v in pairs(extra or {}) do opts[k] = v end
     if item.kind == "choice" then opts.input = prompt end   -- the reference passes the prompt for choices
     local r, pred = extract.score(response or "", item.target, opts)
     if type(r) == "number" then r = r > 0 end
@@ -154,6 +157,7 @@ function M.new(o)
     scorer = o.scorer, train = o.train, test = o.test, dataset = dataset,
     position = position, include_qa = include_qa, answer_kind = o.kind or o.answer,
     check = o.check, extract = o.extract, concurrency = o.concurrency, chat = o.chat or {},
+    extract_opts = o.extract_opts or (o.boxed ~= nil and { boxed = o.boxed } or nil),
     initial = o.initial or M.default_initial(dataset),
     max_length = o.max_length or 500, better = o.better or "higher",
     task_name = o.task_name or (o.train[1] and o.train[1].task),
@@ -277,7 +281,7 @@ function Task:run_items(instruction, items, split, ctx)
       prediction = self.extract(response, it)
       correct = prediction ~= nil and normalize(prediction) == normalize(item.target)
     else
-      correct, prediction = default_check(response, it, prompt, self.dataset)
+      correct, prediction = default_check(response, it, prompt, self.dataset, self.extract_opts)
     end
     correct = correct == true or correct == 1
     if ctx.run and ctx.run.record_evaluation then
@@ -300,7 +304,7 @@ function Task:run_items(instruction, items, split, ctx)
 end
 
 function Task:score(solution, ctx)
-  return self:run_items(solution, self.train, "train", ctx)
+  return self:run_items(solution, self.train, ctx and ctx.split or "train", ctx)
 end
 
 --- The held-out score on the test split (nil, message when there is none).

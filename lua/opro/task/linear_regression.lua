@@ -102,7 +102,9 @@ function M.new(o)
     w_true = inst.w_true or o.w_true, b_true = inst.b_true or o.b_true,
     decimals = o.decimals or 0, initial = init, better = "lower",
   }, Task)
-  base.base(t, "linear_regression")
+  base.base(t, "linear_regression", function(opts)
+    if opts.decimals == nil then opts.decimals = t.decimals end   -- the parser's rounding
+  end)
   return t
 end
 

@@ -4,7 +4,8 @@
 --
 --   opro.task.shell{
 --     command = "./eval.sh {file}",  -- run by /bin/sh; {file} = the candidate's path (shell-quoted)
---     initial = { "first candidate" } | "text",  initial_file = "CLAUDE.md",
+--     initial = { "first candidate" } | "text",  initial_file = "CLAUDE.md",  (or none:
+--                                    -- the loop's history= / continuous mode gives the start)
 --     timeout = 300,                 -- seconds per run
 --     better = "higher",             -- or "lower"
 --     suffix = ".md",                -- the temp file's extension
@@ -72,9 +73,7 @@ function M.new(o)
     initial = initial or {}
     initial[#initial + 1] = read_all(o.initial_file)
   end
-  if initial == nil or #initial == 0 then
-    error("opro.task.shell: initial (a list of candidates) or initial_file is required", 3)
-  end
+  initial = initial or {}      -- may be empty when the history is given (continuous mode)
   local sem
   if o.concurrency then sem = require("opro.sync").semaphore(o.concurrency) end
   local t = setmetatable({
@@ -84,6 +83,8 @@ function M.new(o)
   }, Task)
   base.base(t, "instruction", function(opts)
     if opts.exemplars == nil then opts.exemplars = {} end
+    -- a harness's numbers are not accuracies in [0, 1]: shown as they are
+    if opts.num_score_buckets == nil then opts.num_score_buckets = "none" end
   end)
   t.kind = "shell"
   return t
@@ -130,7 +131,7 @@ function Task:score(solution, _)
   end
   if res.status ~= 0 then
     return nil, string.format("shell objective: `%s` exited with status %d%s", cmd, res.status,
-      res.stderr ~= "" and (": " .. tail(res.stderr)) or ""), "command"
+      res.stderr:find("%S") and (": " .. tail(res.stderr):gsub("%s+$", "")) or ""), "command"
   end
   local score = M.last_number(res.stdout)
   if score == nil then

@@ -6,7 +6,9 @@
 -- length and the gaps (in %) against the exact optimum (Held–Karp, n <= 15)
 -- and the nearest-neighbour and farthest-insertion baselines.
 --
---   opro.task.tsp{ n = 10, seed = 1 }     -- coords uniform in [-100, 100), int() as the reference
+--   opro.task.tsp{ n = 10, seed = 1 }     -- coords uniform in [-100, 100), int() as the reference,
+--                                         -- by opro.tsp.random_instance (generator = "numpy": by
+--                                         -- numpy's legacy stream from np.random.seed(seed))
 --   opro.task.tsp{ instance = { coords = {{x, y}, ...}, init = {{0, 2, 1, ...}, ...} } }
 --
 -- The C helpers of opro.tsp (length, valid, optimal, nearest_neighbour,
@@ -186,7 +188,17 @@ function M.new(o)
   if inst == nil then
     local n = o.n or 10
     if math.type(n) ~= "integer" or n < 2 then error("opro.task.tsp: n must be an integer >= 2", 3) end
-    inst = M.generate(n, o.seed or 0, o.num_starting_points or 5)
+    local c = base.optional("opro.tsp")
+    if o.generator == "numpy" or not (c and c.random_instance and c.random_tours) then
+      inst = M.generate(n, o.seed or 0, o.num_starting_points or 5)
+    else
+      -- opro.tsp's generator (docs/tsp.md): the same instance on every machine;
+      -- starting tours exclude the farthest-insertion tour as the reference's gt_sol
+      local coords = c.random_instance(n, o.seed or 0)
+      local _, fi = c.farthest_insertion(coords)
+      inst = { coords = coords, init = c.random_tours(n, o.num_starting_points or 5, (o.seed or 0) + 1, { fi }),
+               seed = o.seed }
+    end
   end
   if type(inst) ~= "table" or type(inst.coords) ~= "table" or #inst.coords < 2 then
     error("opro.task.tsp: instance.coords must be a list of at least 2 [x, y] pairs", 3)
@@ -211,6 +223,7 @@ function M.new(o)
   base.base(t, "tsp", function(opts)
     if opts.coords == nil then opts.coords = t.coords end
     if opts.n == nil then opts.n = t.n end
+    if opts.num_decimals == nil then opts.num_decimals = t.decimals end
   end)
   -- reference points: the optimum (n <= 15) and both baselines
   t.nn_length, t.nn_tour = t.h.nearest_neighbour(t.coords)
