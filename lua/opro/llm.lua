@@ -99,7 +99,7 @@ local call_options = {
   sample = "integer", cache = "boolean", stream = "boolean", extra = "table", timeout = "number",
 }
 
-local function check_value(where, k, v, want)
+local function check_value(where, k, v, want, level)
   local ok
   if want == "integer" then ok = math.type(v) == "integer"
   elseif want == "stop" then
@@ -116,14 +116,15 @@ local function check_value(where, k, v, want)
     want = "an opro.llm.meter{...}"
   else ok = type(v) == want end
   if not ok then error(fmt("%s: option '%s' must be %s %s, got %s", where, k,
-    want:match("^[aeiou]") and "an" or "a", want == "stop" and "string or list of strings" or want, type(v)), 4) end
+    want:match("^[aeiou]") and "an" or "a", want == "stop" and "string or list of strings" or want, type(v)), level + 1) end
 end
 
-local function check_options(where, t, allowed)
+-- level: where the error points, counted from check_options' caller (1)
+local function check_options(where, t, allowed, level)
   for k, v in pairs(t) do
     local want = allowed[k]
-    if not want then error(fmt("%s: unknown option '%s'", where, tostring(k)), 3) end
-    check_value(where, k, v, want)
+    if not want then error(fmt("%s: unknown option '%s'", where, tostring(k)), level + 1) end
+    check_value(where, k, v, want, level + 1)
   end
 end
 
@@ -144,7 +145,7 @@ LLM.__index = LLM
 LLM.__name = "opro.llm"
 
 function LLM:__tostring()
-  return fmt("opro.llm(%s, model %s, %s)", self.provider, self.model, self.base_url)
+  return fmt("opro.llm(%s, model %s, %s)", self.provider, self.model, (self.base_url:gsub("[?#].*", "")))
 end
 
 local function scrub(S, s)
@@ -163,7 +164,7 @@ end
 function M.new(cfg)
   local where = "opro.llm"
   if type(cfg) ~= "table" then error("opro.llm: options must be a table {provider=, model=, ...}", 2) end
-  check_options(where, cfg, options)
+  check_options(where, cfg, options, 2)
   local name = cfg.provider or "openai"
   local protoname = compatible[name] and "openai" or name
   local proto = protocols[protoname]
@@ -275,7 +276,7 @@ local function params_of(self, opts, where)
   local d = self.defaults
   if opts == nil then return d end
   if type(opts) ~= "table" then error(where .. ": options must be a table", 3) end
-  check_options(where, opts, call_options)
+  check_options(where, opts, call_options, 3)
   local p = {}
   for k, v in pairs(d) do p[k] = v end
   for k, v in pairs(opts) do p[k] = v end
@@ -737,8 +738,7 @@ function LLM:embed(texts, opts)
                         cached = false, cost = cost, request_id = rid }
 end
 
--- internals, for tests
-M._secret_of = nil
+-- the protocol modules (request building and parsing), for tests and tools
 M.protocols = protocols
 
 return setmetatable(M, { __call = function(_, cfg) return M.new(cfg) end })

@@ -20,6 +20,12 @@ local function fast_backoff()
   return setmetatable({}, { __close = function() retry.INITIAL_DELAY = saved end })
 end
 
+local function range(n)
+  local t = {}
+  for i = 1, n do t[i] = i end
+  return t
+end
+
 local function client(opts)
   local cfg = { provider = "openai", base_url = base .. "/v1", model = "fx-1", api_key = "sk-TOPSECRET-123" }
   for k, v in pairs(opts or {}) do cfg[k] = v end
@@ -359,16 +365,25 @@ T.test("concurrency caps requests in flight", function()
   T.ok(st.inflight_peak >= 2, "peak " .. st.inflight_peak)
 end)
 
-T.test("rpm limit spaces out requests", function()
-  local llm = client{ rpm = 600 }   -- bucket of 600, refills 10/s
-  local b = require("opro.llm.ratelimit").bucket(60)  -- 1/s
+T.test("rpm: a full bucket lets a burst through, then requests are spaced", function()
+  local llm = client{ rpm = 60 }   -- a bucket of 60 requests, refilled at 1 a second
   local t0 = opro.now()
-  for _ = 1, 60 do b:take(1) end
-  T.ok(opro.now() - t0 < 0.5, "a full bucket lets a burst through")
-  b:take(1)
+  local times = opro.map(range(62), function(i)
+    assert(llm:chat("rpm " .. i))
+    return opro.now() - t0
+  end)
+  table.sort(times)
+  T.ok(times[60] < 1.0, string.format("the first 60 took %.2f s", times[60]))
+  T.ok(times[62] >= 1.9 and times[62] < 20, string.format("62 requests at 60 rpm took %.2f s (2 s of waiting)", times[62]))
+end)
+
+T.test("tpm: tokens are estimated before a call, corrected after, and waited for", function()
+  local llm = client{ tpm = 6000 }   -- 100 tokens a second
+  assert(llm:chat(("x"):rep(24000)))  -- about 6000 tokens: empties the bucket
+  local t0 = opro.now()
+  assert(llm:chat(("y"):rep(400)))    -- about 104 tokens: must wait about 1 s
   local dt = opro.now() - t0
-  T.ok(dt >= 0.9 and dt < 5, string.format("the 61st waits about 1 s: %.2f", dt))
-  T.ok(llm:chat("rpm"))
+  T.ok(dt >= 1.0 and dt < 10, string.format("waited %.2f s", dt))
 end)
 
 T.done()

@@ -131,6 +131,10 @@ T.test("opro.llm{...}: bad options raise clear errors", function()
   T.raises(function() llm:embed({ 1 }) end, "item 1")
   T.raises(function() opro.llm{ provider = "anthropic", model = "c", base_url = "http://x" }:embed({ "a" }) end,
     "no embeddings API")
+  -- errors point at the caller's line
+  T.raises(function() opro.llm{ model = "m", base_url = "http://x", temprature = 0 } end, "llm_request_test.lua:")
+  T.raises(function() llm:chat("x", { temperature = "hot" }) end, "llm_request_test.lua:")
+  T.raises(function() llm:chat_n("x", 2, { sample = 1.5 }) end, "llm_request_test.lua:")
 end)
 
 T.test("keys come from the environment; the official endpoint needs one", function()
