@@ -54,7 +54,7 @@ if opts.command then
   task = opro.task.shell{ command = opts.command, initial = {} }
 else
   task = opro.task.instruction{ scorer = env.scorer, kind = "number", initial = {},
-    train = require("opro.sim.problems").generate(opts.items, opts.seed) }
+    train = runner.demo_items(opts.items, opts.seed) }
 end
 local result = runner.optimize(env, { task = task, history = history,
   template_opts = opts.command and { num_score_buckets = "none" } or nil })

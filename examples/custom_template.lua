@@ -7,7 +7,7 @@ local opts = cli.parse(arg, { name = "custom_template.lua", summary = "A user-de
   options = runner.options { { "items", "integer", "training problems", default = 20 } } })
 local env = runner.setup(opts, { name = "custom_template" })
 local task = opro.task.instruction{ scorer = env.scorer, kind = "number", initial = { "Solve it." },
-  train = require("opro.sim.problems").generate(opts.items, opts.seed) }
+  train = runner.demo_items(opts.items, opts.seed) }
 
 -- the ordering: the 8 best, worst first, so the best sits next to the request
 local function best_eight(history)

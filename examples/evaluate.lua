@@ -26,7 +26,7 @@ local opts = cli.parse(arg, {
 
 local items
 if opts.demo then
-  items = require("opro.sim.problems").generate(opts.limit > 0 and opts.limit or 20, opts.seed)
+  items = runner.demo_items(opts.limit > 0 and opts.limit or 20, opts.seed)
 else
   local base = opts.dataset:match("^([%w_]+)")
   local ok, loaded = pcall(function()

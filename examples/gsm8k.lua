@@ -26,8 +26,7 @@ local opts = cli.parse(arg, {
 
 local train, test
 if opts.demo then
-  local problems = require "opro.sim.problems"
-  local all = problems.generate(opts.demo_items * 2, opts.seed)
+  local all = runner.demo_items(opts.demo_items * 2, opts.seed)
   train, test = {}, {}
   for i, item in ipairs(all) do
     if i <= opts.demo_items then train[#train + 1] = item else test[#test + 1] = item end

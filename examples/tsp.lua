@@ -58,7 +58,7 @@ local function gaps(rep, best)
            farthest_insertion_length = t.fi_length, farthest_insertion = gap(t.fi_length) }
 end
 
-local function pct(x) return x and string.format("%.1f%%", x) or "-" end
+local function pct(x) return x and string.format("%.1f%%", math.abs(x) < 0.05 and 0 or x) or "-" end
 
 local env = runner.setup(opts, { name = "tsp", scorer = false })
 runner.optimize(env, {

@@ -8,14 +8,15 @@
 -- Model (docs/loop.md#estimate):
 -- - optimizer: reps * steps * candidates_per_step calls. The input of the
 --   call at step s is the meta-prompt of a history of the initial solutions
---   plus the candidates of s-1 steps; it is built from the task's own
---   template with synthetic copies of the initial solutions, so the growth
---   and the cap of the template (max_num_instructions, ...) are measured,
---   not guessed.
+--   plus the new candidates of s-1 steps; it is built by the task's own
+--   template from the initial solutions and synthetic proposals of the
+--   expected length, so the growth and the cap of the template
+--   (max_num_instructions, ...) are measured, not guessed.
 -- - scorer: every new candidate (the initial ones and new_ratio of the
 --   proposals) is scored on the training items, one call per item; the
 --   input is the scorer prompt of each training item (task:scorer_prompt
---   when the task has it, else instruction + question).
+--   when the task has it, else instruction + question), grown by the
+--   expected length of a proposal; plus evaluate_top x #task.test calls.
 -- - tokens are counted as characters / 4 (what OpenAI-style tokenizers
 --   average on English, and what opro-sim reports).
 -- - cost: price = {input=, output=} in USD per million tokens (the llm's
@@ -30,15 +31,27 @@ local function tokens(text)
 end
 M.tokens = tokens
 
--- A variant of an initial solution that a template shows as another entry.
-local function variant(sol, i)
-  if type(sol) == "string" then return sol end
+-- Filler text for synthetic proposals of a given length.
+local FILLER = "Read the question carefully, solve the problem step by step and check each calculation. "
+
+-- A proposal-like variant of an initial solution: strings are padded (or
+-- cut) to `chars` characters; (w, b) pairs and tours are shifted so a
+-- template shows them as distinct entries.
+local function variant(sol, i, chars)
+  if type(sol) == "string" then
+    if chars and chars > 0 then
+      local t = (sol ~= "" and (sol .. " ") or "") .. string.rep(FILLER, chars // #FILLER + 1)
+      return t:sub(1, chars) .. " #" .. i
+    end
+    return sol .. " #" .. i
+  end
   if type(sol) == "table" and sol.w ~= nil then
     return { w = sol.w + i, b = sol.b + (i % 3) }
   end
   if type(sol) == "table" and #sol > 0 then
     local n, out = #sol, {}
-    for j = 1, n do out[j] = sol[((j - 1 + i) % n) + 1] end
+    out[1] = sol[1]
+    for j = 2, n do out[j] = sol[((j - 2 + i) % (n - 1)) + 2] end
     return out
   end
   return sol
@@ -49,20 +62,36 @@ local function key_of(task, sol, i)
   return (ok and type(k) == "string" and k or tostring(sol)) .. "#" .. i
 end
 
--- The meta-prompt length (tokens) for a history of `n` synthetic entries.
-local function meta_tokens(task, template, topts, n)
+local function format_of(task, sol)
+  if type(task.format) == "function" then
+    local ok, t = pcall(task.format, task, sol)
+    if ok and type(t) == "string" then return t end
+  end
+  return type(sol) == "string" and sol or tostring(sol)
+end
+
+-- The meta-prompt length (tokens) for the initial solutions plus `extra`
+-- synthetic proposals of `chars` characters.
+local function meta_tokens(task, template, topts, extra, chars)
   local init = task.initial or {}
   if #init == 0 then return nil end
   local hist = {}
-  for i = 1, n do
-    local sol = variant(init[(i - 1) % #init + 1], (i - 1) // #init)
-    local score = (task.better == "lower") and (1000 - i) or (0.3 + 0.6 * i / (n + 1))
-    hist[i] = { solution = sol, score = score, step = i <= #init and 0 or 1, key = key_of(task, sol, i) }
+  for i, sol in ipairs(init) do
+    local score = (task.better == "lower") and (2000 - i) or 0.3 + 0.01 * i
+    hist[i] = { solution = sol, score = score, step = 0, key = key_of(task, sol, i), text = format_of(task, sol) }
+  end
+  for j = 1, extra do
+    local sol = variant(init[(j - 1) % #init + 1], j, chars)
+    local score = (task.better == "lower") and (1000 - j) or (0.4 + 0.5 * j / (extra + 1))
+    hist[#hist + 1] = { solution = sol, score = score, step = 1, key = key_of(task, sol, 1000 + j),
+                        text = format_of(task, sol) }
   end
   local o = {}
   for k, v in pairs(topts or {}) do o[k] = v end
   o.step, o.rep = 1, 1
-  o.rng = require("opro.rng").new(0)
+  local r = require("opro.rng").new(0)
+  o.rng = function(n) return r:random(n) end
+  o.prng = r
   o.task = task
   local ok, text = pcall(template, hist, o)
   if not ok or type(text) ~= "string" then return nil, text end
@@ -90,9 +119,11 @@ local function scorer_prompts(task, sol)
   local out = {}
   for i, item in ipairs(items) do
     local p
-    if type(task.scorer_prompt) == "function" then
-      local ok, v = pcall(task.scorer_prompt, task, sol, item)
-      if ok then p = v end
+    for _, name in ipairs { "scorer_prompt", "prompt" } do   -- opro.task.instruction has :prompt(instruction, item)
+      if p == nil and type(task[name]) == "function" then
+        local ok, v = pcall(task[name], task, sol, item)
+        if ok and (type(v) == "string" or type(v) == "table") then p = v end
+      end
     end
     if type(p) == "table" then            -- messages
       local parts = {}
@@ -108,7 +139,13 @@ local function scorer_prompts(task, sol)
   return out
 end
 
---- Computes the estimate (see the top of this file).
+--- Computes the estimate (see the top of this file). Options besides the
+-- loop's: new_ratio (0.9: share of proposals that are new and valid),
+-- solution_chars (the expected length of a proposed text; default: the
+-- initial texts' length, at least 120 characters — instructions grow as
+-- the optimizer combines ideas), optimizer_output_tokens, scorer_output_tokens
+-- (20: a short worked answer; raise it for scorers that reason at length),
+-- calls_per_score (default #task.train), evaluate_top (test evaluations).
 function M.estimate(o)
   assert(type(o) == "table", "opro.estimate: a table of options expected")
   local task = o.task
@@ -124,47 +161,68 @@ function M.estimate(o)
   topts.order = topts.order or o.order
   local init = task.initial or {}
   local ninit = #init
-  local new_ratio = o.new_ratio or 0.75     -- proposals that are new and valid (opro-sim: ~0.7-0.9)
+  local new_ratio = o.new_ratio or 0.9
   local new_per_step = k * new_ratio
 
-  -- optimizer input tokens per step, measured on the template
-  local t0, text0 = meta_tokens(task, template, topts, ninit)
-  local opt_in, per_step = 0, {}
-  if t0 then
-    local tbig = meta_tokens(task, template, topts, ninit + 200) or t0
-    local t1 = meta_tokens(task, template, topts, ninit * 2) or t0
-    local per_entry = ninit > 0 and (t1 - t0) / ninit or 0
+  -- the length of a proposal
+  local init_chars, strings = 0, true
+  for _, sol in ipairs(init) do
+    init_chars = init_chars + #format_of(task, sol)
+    if type(sol) ~= "string" then strings = false end
+  end
+  init_chars = ninit > 0 and init_chars / ninit or 0
+  local chars = o.solution_chars or (strings and math.max(init_chars, 120) or nil)
+  local sol_tokens = chars and chars / M.CHARS_PER_TOKEN or init_chars / M.CHARS_PER_TOKEN
+
+  -- optimizer input per step: the template on a growing synthetic history
+  local memo, opt_in, per_step, text0 = {}, 0, {}, nil
+  local function at(extra)
+    extra = math.min(extra, 240)     -- templates show a bounded number of entries
+    if memo[extra] == nil then memo[extra] = meta_tokens(task, template, topts, extra, chars) or false end
+    return memo[extra] or nil
+  end
+  if template and ninit > 0 then
+    local t0
+    t0, text0 = meta_tokens(task, template, topts, 0, chars)
     for s = 1, steps do
-      local n = ninit + (s - 1) * new_per_step
-      local t = math.min(t0 + per_entry * (n - ninit), math.max(tbig, t0))
+      local t = at(math.floor((s - 1) * new_per_step + 0.5)) or t0 or 0
       per_step[s] = t
       opt_in = opt_in + t * k
     end
   end
-  -- optimizer output: a sentence of reasoning and the solution in tags
-  local sol_tokens = 0
-  for _, s in ipairs(init) do
-    sol_tokens = sol_tokens + tokens(type(task.format) == "function" and task:format(s) or tostring(s))
-  end
-  sol_tokens = ninit > 0 and sol_tokens / ninit or 10
-  local opt_out_per = o.optimizer_output_tokens or math.ceil(sol_tokens * 1.3 + 12)
+  local opt_out_per = o.optimizer_output_tokens or math.ceil(sol_tokens * 1.1 + 5)
   local opt_calls = reps * steps * k
 
   -- scorer: one call per training item for every new candidate
   local items = train_items(task)
   local calls_per_score = o.calls_per_score or (type(task.calls_per_score) == "function" and task:calls_per_score())
                           or task.calls_per_score or #items
+  if type(calls_per_score) ~= "number" then calls_per_score = #items end
   local scored = reps * (ninit + steps * new_per_step)
-  local sc_in_per = 0
-  if calls_per_score > 0 and ninit > 0 then
+  local sc_in_per, sc_base, grown = 0, 0, 0
+  if ninit > 0 then
     local total, n = 0, 0
-    for _, s in ipairs(init) do
-      for _, p in ipairs(scorer_prompts(task, s)) do total = total + tokens(p); n = n + 1 end
+    for _, s0 in ipairs(init) do
+      for _, p in ipairs(scorer_prompts(task, s0)) do total = total + tokens(p); n = n + 1 end
     end
-    sc_in_per = n > 0 and total / n or 0
+    sc_base = n > 0 and total / n or 0
+    -- proposals are longer than the initial texts (the step-0 ones are not)
+    if strings and chars then grown = math.max(0, chars - init_chars) / M.CHARS_PER_TOKEN end
+    sc_in_per = sc_base + grown * (scored - reps * ninit) / math.max(scored, 1)
   end
-  local sc_out_per = o.scorer_output_tokens or 45
+  local sc_out_per = o.scorer_output_tokens or 20
   local sc_calls = math.floor(scored * calls_per_score + 0.5)
+  -- the held-out evaluation of the top solutions (proposals: grown prompts)
+  local ntest = type(task.test) == "table" and #task.test or 0
+  local ev_calls = (o.evaluate_top or 0) > 0 and math.min(o.evaluate_top, math.floor(scored + 0.5)) * ntest or 0
+  local ev_in = 0
+  if ev_calls > 0 then
+    local total, n = 0, 0
+    for _, p in ipairs(scorer_prompts(setmetatable({ train = task.test }, { __index = task }), init[1])) do
+      total = total + tokens(p); n = n + 1
+    end
+    ev_in = ev_calls * ((n > 0 and total / n or sc_base) + grown)
+  end
 
   local oprice = price_of(o.optimizer, o.optimizer_price)
   local sprice = price_of(o.scorer or task.scorer, o.scorer_price)
@@ -175,10 +233,11 @@ function M.estimate(o)
   end
   local est = {
     optimizer = part(opt_calls, reps * opt_in, opt_calls * opt_out_per, oprice),
-    scorer = part(sc_calls, sc_calls * sc_in_per, sc_calls * sc_out_per, sprice),
+    scorer = part(sc_calls + ev_calls, sc_calls * sc_in_per + ev_in, (sc_calls + ev_calls) * sc_out_per, sprice),
     assumptions = { steps = steps, candidates_per_step = k, reps = reps, new_ratio = new_ratio,
-                    initial = ninit, train_items = calls_per_score, meta_prompt_tokens_first = t0,
+                    initial = ninit, train_items = calls_per_score, meta_prompt_tokens_first = per_step[1],
                     meta_prompt_tokens_last = per_step[#per_step], optimizer_output_tokens = opt_out_per,
+                    solution_chars = chars, evaluation_calls = ev_calls,
                     scorer_input_tokens = math.floor(sc_in_per + 0.5), scorer_output_tokens = sc_out_per,
                     candidates_scored = math.floor(scored + 0.5) },
     sample_meta_prompt = text0,

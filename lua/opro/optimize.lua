@@ -677,6 +677,8 @@ function M.optimize(o)
     end)
   end
 
+  result.totals = totals()               -- including the evaluation's calls
+  result.wall = opro.now() - started
   progress_call(progress, "finish", result)
   finished = true
   if run and type(run.finish) == "function" then

@@ -47,6 +47,19 @@ function M.json_encode(v)
   return json().encode(plain(v))
 end
 
+--- n arithmetic word problems from opro-sim's generator
+-- (lua/opro/sim/problems.lua), as dataset items: {input=, target=,
+-- kind="number", index=(0-based), dataset="sim"}.
+function M.demo_items(n, seed)
+  local items = require("opro.sim.problems").generate(n, seed)
+  for i, it in ipairs(items) do
+    it.index = it.index or (i - 1)
+    it.kind = it.kind or "number"
+    it.dataset = it.dataset or "sim"
+  end
+  return items
+end
+
 --- cli.common(extra) with some defaults changed (shown in --help):
 --   runner.options({ {"instance", "string", "..."} }, { steps = 500, reps = 5 })
 function M.options(extra, defaults)

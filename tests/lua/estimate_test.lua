@@ -37,18 +37,22 @@ T.test("calls follow reps x steps x candidates and the training set size", funct
 end)
 
 T.test("the meta-prompt grows with the history up to the template's cap", function()
-  local e = estimate{ task = task(3, 20), optimizer = no_calls(), steps = 30, candidates_per_step = 8 }
-  local a = e.assumptions
+  local e30 = estimate{ task = task(3, 20), optimizer = no_calls(), steps = 30, candidates_per_step = 8 }
+  local e60 = estimate{ task = task(3, 20), optimizer = no_calls(), steps = 60, candidates_per_step = 8 }
+  local a = e30.assumptions
   T.eq(a.meta_prompt_tokens_first, math.ceil((400 + #"\nLet's solve the problem. score: 50") / 4))
-  local capped = math.ceil((400 + 20 * #"\nLet's solve the problem. score: 50") / 4)
-  T.ok(a.meta_prompt_tokens_last <= capped + 1 and a.meta_prompt_tokens_last > a.meta_prompt_tokens_first,
-       "last " .. a.meta_prompt_tokens_last .. ", cap " .. capped)
+  T.ok(a.meta_prompt_tokens_last > a.meta_prompt_tokens_first)
+  T.eq(e60.assumptions.meta_prompt_tokens_last, a.meta_prompt_tokens_last, "capped at 20 entries")
+  -- 20 entries of about solution_chars (120) characters each
+  T.near(a.meta_prompt_tokens_last, (400 + 20 * (1 + 120 + 4 + #" score: 50")) / 4, 8)
+  T.ok(e60.optimizer.input_tokens < 2.2 * e30.optimizer.input_tokens)
 end)
 
 T.test("scorer input tokens come from the training items' prompts; cost from prices", function()
   local t = task(4, 20)
   function t:scorer_prompt(s, item) return s .. "\nQ: " .. item.input .. "\nA:" end
-  local e = estimate{ task = t, optimizer = no_calls(), steps = 1, candidates_per_step = 1, new_ratio = 1 }
+  local e = estimate{ task = t, optimizer = no_calls(), steps = 1, candidates_per_step = 1, new_ratio = 1,
+                      solution_chars = #"Let's solve the problem." }
   local sum = 0
   for _, item in ipairs(t.train) do sum = sum + math.ceil(#("Let's solve the problem.\nQ: " .. item.input .. "\nA:") / 4) end
   T.eq(e.assumptions.scorer_input_tokens, math.floor(sum / 4 + 0.5))
