@@ -68,10 +68,10 @@ start_sim() {
   rm -f "$tmp/port"
   bin/opro-sim --port-file "$tmp/port" --seed 1 --latency-ms "$latency" --quiet >"$tmp/sim.log" 2>&1 &
   sim=$!
-  i=0
+  tries=0
   while [ ! -s "$tmp/port" ]; do
-    i=$((i + 1))
-    if [ "$i" -gt 200 ] || ! kill -0 "$sim" 2>/dev/null; then
+    tries=$((tries + 1))
+    if [ "$tries" -gt 200 ] || ! kill -0 "$sim" 2>/dev/null; then
       echo "reference_linreg_bench: opro-sim did not start" >&2; cat "$tmp/sim.log" >&2; exit 1
     fi
     sleep 0.05
@@ -124,9 +124,9 @@ print(",".join(str(r["steps"]) if r.get("found") else "not found" for r in s["re
 }
 
 status=0
-i=0
-while [ "$i" -lt "$runs" ]; do
-  i=$((i + 1))
+round=0
+while [ "$round" -lt "$runs" ]; do
+  round=$((round + 1))
   run reference "$py" "$tmp/ref/opro/optimization/optimize_linear_regression.py" \
     --optimizer=gpt-3.5-turbo --openai_api_key=sk-local || status=1
   run ours bin/opro-lua examples/linear_regression.lua --base-url "http://SIM/v1" --model gpt-3.5-turbo --quiet --json || status=1
@@ -144,7 +144,7 @@ row() {
   steps=$(head -n1 "$f" | cut -d' ' -f4)
   awk -v l="$2" -v c="$3" -v w="$wall" -v cpu="$cpu" -v n="$calls" -v s="$steps" -v lat="$latency" 'BEGIN {
     ideal = (c == 1) ? sprintf("%.3f", w / (n * lat / 1000)) : "-"
-    printf "| %s | %s | %.2f s | %d | %s | %.2f s | %.0f us | %s |\n", l, c, w, n, s, cpu, cpu / n * 1e6, ideal }'
+    printf "| %s | %s | %.2f s | %d | %.1f ms | %s | %.2f s | %.0f us | %s |\n", l, c, w, n, w / n * 1e3, s, cpu, cpu / n * 1e6, ideal }'
   echo "$wall" > "$tmp/$1.wall"
 }
 
@@ -161,8 +161,8 @@ echo "concurrently. The simulator's answers depend on the request (the reference
 echo "the sample index), so the two take different paths to (w_true, b_true): compare the calls too."
 echo "CPU = user + system time of the whole process (getrusage). Medians of $runs runs of each."
 echo
-echo "| implementation | LLM concurrency | wall | LLM calls | steps to (w_true, b_true) per rep | CPU | CPU per call | wall / (calls x latency) |"
-echo "|---|---:|---:|---:|---|---:|---:|---:|"
+echo "| implementation | LLM concurrency | wall | LLM calls | wall per call | steps to (w_true, b_true) per rep | CPU | CPU per call | wall / (calls x latency) |"
+echo "|---|---:|---:|---:|---:|---|---:|---:|---:|"
 row reference "reference (Python 3, numpy)" 1
 row ours_seq "opro-lua, --concurrency 1" 1
 row ours "opro-lua (default: --concurrency 16)" 16

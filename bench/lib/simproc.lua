@@ -31,7 +31,8 @@ function M.start(args)
 end
 
 function M.stop(sim)
-  sim:stop()
+  -- wait for the exit (simlib's shutdown) before removing its directory
+  if sim.shutdown then sim:shutdown() else sim:stop() end
   if sim.dir then os.execute("rm -rf '" .. sim.dir:gsub("'", "'\\''") .. "'") end
   sim.dir = nil
 end
