@@ -410,6 +410,24 @@ int ex_is_float(const char *str, size_t n, double *v) {
 static int format_number(double v, int nd, ex_buf *out) {
   if (isnan(v)) return buf_set(out, "nan", 3);
   if (isinf(v)) return v < 0 ? buf_set(out, "-inf", 4) : buf_set(out, "inf", 3);
+  if (v == floor(v) && fabs(v) < 1e15 && nd <= 64) { /* integers: no printf */
+    char tmp[96], *e = tmp + sizeof tmp, *q = e;
+    long long x = (long long)fabs(v);
+    if (buf_reserve(out, 100)) return -1;
+    do *--q = (char)('0' + x % 10), x /= 10;
+    while (x);
+    if (signbit(v)) *--q = '-'; /* Python prints round(-0.4) as "-0" */
+    out->n = 0;
+    memcpy(out->p, q, (size_t)(e - q));
+    out->n = (size_t)(e - q);
+    if (nd > 0) {
+      out->p[out->n++] = '.';
+      memset(out->p + out->n, '0', (size_t)nd);
+      out->n += (size_t)nd;
+    }
+    out->p[out->n] = '\0';
+    return 0;
+  }
   locale_t old = uselocale(c_locale());
   int len = snprintf(NULL, 0, "%.*f", nd, v);
   int rc = -1;
@@ -453,17 +471,73 @@ typedef struct {
   size_t n;
 } sl;
 
+/* Short needles are searched with memchr on their least frequent byte
+ * (a rough English letter-frequency rank), which beats memmem on the short,
+ * mostly-ASCII texts answers are. */
+static int byte_rank(unsigned char c) {
+  static unsigned char rank[256];
+  static int ready;
+  if (!ready) {
+    static const char common[] = " etaoinshrdlcumwfgypbvkjxqz";
+    for (size_t i = 0; common[i]; i++) rank[(unsigned char)common[i]] = (unsigned char)(sizeof common - i);
+    ready = 1;
+  }
+  return rank[c];
+}
+
+static size_t anchor_of(const char *nd, size_t nn) {
+  size_t best = 0;
+  int br = 1000;
+  for (size_t i = 0; i < nn; i++) {
+    int r = byte_rank((unsigned char)nd[i]);
+    if (r < br) br = r, best = i;
+  }
+  return best;
+}
+
 static const char *find(sl h, const char *nd, size_t nn) {
   if (nn == 0) return h.p;
   if (nn > h.n) return NULL;
-  return memmem(h.p, h.n, nd, nn);
+  if (nn == 1) return memchr(h.p, nd[0], h.n);
+  if (nn > 32) return memmem(h.p, h.n, nd, nn);
+  size_t a = anchor_of(nd, nn);
+  const char *q = h.p + a, *end = h.p + h.n - (nn - 1 - a);
+  while (q < end) {
+    const char *f = memchr(q, nd[a], (size_t)(end - q));
+    if (!f) return NULL;
+    if (memcmp(f - a, nd, nn) == 0) return f - a;
+    q = f + 1;
+  }
+  return NULL;
+}
+
+/* rightmost occurrence */
+static const char *rfind(sl h, const char *nd, size_t nn) {
+  if (nn == 0) return h.p + h.n;
+  if (nn > h.n) return NULL;
+  size_t a = anchor_of(nd, nn);
+  const char *lo = h.p + a, *end = h.p + h.n - (nn - 1 - a);
+  while (end > lo) {
+    const char *f = memrchr(lo, nd[a], (size_t)(end - lo));
+    if (!f) return NULL;
+    if (memcmp(f - a, nd, nn) == 0) return f - a;
+    end = f;
+  }
+  return NULL;
+}
+
+/* a proper prefix of nd that is also a suffix ("aa", "abab") */
+static int has_border(const char *nd, size_t nn) {
+  for (size_t k = 1; k < nn; k++)
+    if (memcmp(nd, nd + nn - k, k) == 0) return 1;
+  return 0;
 }
 
 static int contains(sl h, const char *nd) { return find(h, nd, strlen(nd)) != NULL; }
 
 /* s.split(nd)[0] */
 static sl before_first(sl h, const char *nd) {
-  const char *f = find(h, nd, strlen(nd));
+  const char *f = nd[0] && !nd[1] ? (h.n ? memchr(h.p, nd[0], h.n) : NULL) : find(h, nd, strlen(nd));
   if (f) h.n = (size_t)(f - h.p);
   return h;
 }
@@ -471,6 +545,12 @@ static sl before_first(sl h, const char *nd) {
 /* s.split(nd)[-1]: after the last of the occurrences found left to right */
 static sl after_last(sl h, const char *nd) {
   size_t nn = strlen(nd);
+  if (nn <= 32 && !has_border(nd, nn)) { /* then the rightmost occurrence is the last one */
+    const char *f = rfind(h, nd, nn);
+    if (!f) return h;
+    size_t skip = (size_t)(f - h.p) + nn;
+    return (sl){h.p + skip, h.n - skip};
+  }
   sl rest = h;
   const char *f;
   while ((f = find(rest, nd, nn)) != NULL) {
@@ -513,22 +593,6 @@ static sl of(const ex_buf *b) { return (sl){b->p ? b->p : "", b->n}; }
 
 /* ------------------------------------------------- get_normalized_prediction */
 
-/* NEXT_QUESTION_DELIMITERS, stripped and lower-cased, duplicates dropped */
-static const char *const next_question[] = {
-    "\xe0\xa6\xaa\xe0\xa7\x8d\xe0\xa6\xb0\xe0\xa6\xb6\xe0\xa7\x8d\xe0\xa6\xa8:",
-    "frage:",
-    "question:",
-    "pregunta:",
-    "question :",
-    "\xe5\x95\x8f\xe9\xa1\x8c\xef\xbc\x9a",
-    "\xd0\xb7\xd0\xb0\xd0\xb4\xd0\xb0\xd1\x87\xd0\xb0:",
-    "swali:",
-    "\xe0\xb0\xaa\xe0\xb1\x8d\xe0\xb0\xb0\xe0\xb0\xb6\xe0\xb1\x8d\xe0\xb0\xa8:",
-    "\xe0\xb9\x82\xe0\xb8\x88\xe0\xb8\x97\xe0\xb8\xa2\xe0\xb9\x8c:",
-    "\xe9\x97\xae\xe9\xa2\x98\xef\xbc\x9a",
-    "q:",
-};
-
 /* the step-by-step answer delimiters of every language, lower-cased */
 static const char *const answer_behind_lang[] = {
     "\xe0\xa6\xa7\xe0\xa6\xbe\xe0\xa6\xaa\xe0\xa7\x87 \xe0\xa6\xa7\xe0\xa6\xbe\xe0\xa6\xaa\xe0\xa7\x87 "
@@ -548,8 +612,8 @@ static const char *const answer_behind_lang[] = {
     "\xe9\x80\x90\xe6\xad\xa5\xe8\xa7\xa3\xe7\xad\x94\xef\xbc\x9a",
     "#### ", /* GSM8K_ANSWER */
 };
-static const char *const behind_primary[] = {"answer is ", "answer: ", "answer is: "};
-static const char *const behind_secondary[] = {"is: ", "are: "};
+/* FINAL_ANSWER_BEHIND_PATTERNS_PRIMARY is {"answer is ", "answer: ",
+ * "answer is: "}, _SECONDARY {"is: ", "are: "}: see normalize() */
 static const char *const answer_ahead[] = {
     " is the correct answer",
     " is the right answer",
@@ -621,20 +685,218 @@ static sl bracketed_choice(sl s) {
   return s; /* unreachable: "(x)" exists */
 }
 
+/* Scratch space reused between calls (the host runs one thread); buffers
+ * that grew past 1 MiB are released after the call. */
 typedef struct {
-  ex_buf a, b; /* scratch */
-} scratch;
+  size_t *v;
+  size_t n, cap;
+} posv;
 
-static void scratch_free(scratch *t) {
-  ex_buf_free(&t->a);
-  ex_buf_free(&t->b);
+typedef struct {
+  ex_buf low, num, tmp, a, b;
+  posv colons; /* offsets in low of ':' and of U+FF1A (fullwidth colon) */
+} scratch;
+static scratch S;
+
+static void trim_buf(ex_buf *b) {
+  if (b->cap > (1u << 20)) ex_buf_free(b);
+}
+
+static void scratch_trim(void) {
+  trim_buf(&S.low);
+  trim_buf(&S.num);
+  trim_buf(&S.tmp);
+  trim_buf(&S.a);
+  trim_buf(&S.b);
+  if (S.colons.cap > 65536) {
+    free(S.colons.v);
+    S.colons.v = NULL;
+    S.colons.n = S.colons.cap = 0;
+  }
+}
+
+static int posv_push(posv *v, size_t x) {
+  if (v->n == v->cap) {
+    size_t nc = v->cap ? v->cap * 2 : 16;
+    size_t *nv = realloc(v->v, nc * sizeof *nv);
+    if (!nv) return -1;
+    v->v = nv, v->cap = nc;
+  }
+  v->v[v->n++] = x;
+  return 0;
+}
+
+/* str.lower() into out, recording where ':' and U+FF1A land (ASCII text
+ * is lowered 8 bytes at a time) */
+static int lower_scan(const char *str, size_t n, ex_buf *out, posv *colons) {
+  const unsigned char *s = (const unsigned char *)str;
+  out->n = 0;
+  colons->n = 0;
+  if (buf_reserve(out, n + 8)) return -1;
+  size_t i = 0;
+  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (!(w & highs)) {
+        uint64_t x = w ^ (ones * ':');
+        if (!((x - ones) & ~x & highs)) { /* no ':' among the 8 */
+          uint64_t ge_a = w + ones * (0x80 - 'A');
+          uint64_t gt_z = w + ones * (0x7F - 'Z');
+          w |= ((ge_a ^ gt_z) & highs) >> 2;
+          if (out->n + 8 >= out->cap && buf_reserve(out, 8)) return -1;
+          memcpy(out->p + out->n, &w, 8);
+          out->n += 8;
+          i += 8;
+          continue;
+        }
+      }
+    }
+    unsigned c = s[i];
+    if (c < 0x80) {
+      if (out->n + 1 >= out->cap && buf_reserve(out, 1)) return -1;
+      if (c == ':' && posv_push(colons, out->n)) return -1;
+      out->p[out->n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      i++;
+      continue;
+    }
+    uint32_t cp;
+    size_t l = u8dec(s, n, i, &cp);
+    if (buf_reserve(out, 8)) return -1;
+    if (cp == 0xFF1A && posv_push(colons, out->n)) return -1;
+    if (cp == 0x3A3) {
+      out->n += u8enc(final_sigma(s, n, i) ? 0x3C2 : 0x3C3, out->p + out->n);
+    } else {
+      const uint32_t *m = cp == BAD_CP ? NULL : map_lookup(&uni_lower[0][0], NELEM(uni_lower), 3, cp);
+      if (m) {
+        out->n += u8enc(m[0], out->p + out->n);
+        if (m[1]) out->n += u8enc(m[1], out->p + out->n);
+      } else {
+        memcpy(out->p + out->n, s + i, l);
+        out->n += l;
+      }
+    }
+    i += l;
+  }
+  out->p[out->n] = '\0';
+  return 0;
+}
+
+typedef struct {
+  const char *s;
+  size_t n, colon; /* colon: offset of the ':' or U+FF1A in s */
+} delim;
+#define D(x) {x, sizeof(x) - 1, 0}
+
+static void delim_init(delim *d, size_t count) {
+  for (size_t k = 0; k < count; k++) {
+    if (d[k].colon) continue;
+    const char *c = NULL;
+    for (size_t i = d[k].n; i-- > 0;)
+      if (d[k].s[i] == ':' || (i + 2 < d[k].n && memcmp(d[k].s + i, "\xef\xbc\x9a", 3) == 0)) {
+        c = d[k].s + i;
+        break;
+      }
+    d[k].colon = c ? (size_t)(c - d[k].s) : 0;
+  }
+}
+
+/* Occurrences of a delimiter that contains a colon are found from the
+ * colon offsets: d occurs at c - d.colon for some recorded colon c. */
+static int delim_at(const char *base, sl p, const delim *d, size_t c, size_t *start) {
+  size_t ps = (size_t)(p.p - base);
+  if (c < d->colon) return 0;
+  size_t st = c - d->colon;
+  if (st < ps || st + d->n > ps + p.n) return 0;
+  if (memcmp(base + st, d->s, d->n) != 0) return 0;
+  *start = st;
+  return 1;
+}
+
+/* leftmost occurrence of any of d[0..count) (all with a colon, none with a
+ * second colon inside): the first colon some delimiter ends on */
+static int colon_first_any(const char *base, const posv *cv, sl p, const delim *d, size_t count, size_t *start) {
+  size_t ps = (size_t)(p.p - base);
+  for (size_t k = 0; k < cv->n; k++) {
+    size_t c = cv->v[k];
+    if (c < ps) continue;
+    if (c >= ps + p.n) break;
+    for (size_t j = 0; j < count; j++)
+      if (delim_at(base, p, &d[j], c, start)) return 1;
+  }
+  return 0;
+}
+
+/* rightmost occurrence of d (== after the last of the left-to-right
+ * occurrences, as no delimiter overlaps itself) */
+static int colon_last(const char *base, const posv *cv, sl p, const delim *d, size_t *start) {
+  size_t ps = (size_t)(p.p - base);
+  for (size_t k = cv->n; k-- > 0;) {
+    size_t c = cv->v[k];
+    if (c >= ps + p.n) continue;
+    if (c < ps) break;
+    if (delim_at(base, p, d, c, start)) return 1;
+  }
+  return 0;
+}
+
+/* NEXT_QUESTION_DELIMITERS, stripped and lower-cased, duplicates dropped */
+static delim next_question_d[] = {
+    D("\xe0\xa6\xaa\xe0\xa7\x8d\xe0\xa6\xb0\xe0\xa6\xb6\xe0\xa7\x8d\xe0\xa6\xa8:"),
+    D("frage:"),
+    D("question:"),
+    D("pregunta:"),
+    D("question :"),
+    D("\xe5\x95\x8f\xe9\xa1\x8c\xef\xbc\x9a"),
+    D("\xd0\xb7\xd0\xb0\xd0\xb4\xd0\xb0\xd1\x87\xd0\xb0:"),
+    D("swali:"),
+    D("\xe0\xb0\xaa\xe0\xb1\x8d\xe0\xb0\xb0\xe0\xb0\xb6\xe0\xb1\x8d\xe0\xb0\xa8:"),
+    D("\xe0\xb9\x82\xe0\xb8\x88\xe0\xb8\x97\xe0\xb8\xa2\xe0\xb9\x8c:"),
+    D("\xe9\x97\xae\xe9\xa2\x98\xef\xbc\x9a"),
+    D("q:"),
+};
+static delim lang_d[NELEM(answer_behind_lang) - 1];
+static delim primary_colon_d[] = {D("answer: "), D("answer is: ")};
+static delim secondary_d[] = {D("is: "), D("are: ")};
+static delim solution_d[] = {D("this is the solution:")};
+static int delims_ready;
+
+static void delims_init(void) {
+  if (delims_ready) return;
+  for (size_t k = 0; k + 1 < NELEM(answer_behind_lang); k++) /* all but "#### " */
+    lang_d[k] = (delim){answer_behind_lang[k], strlen(answer_behind_lang[k]), 0};
+  delim_init(next_question_d, NELEM(next_question_d));
+  delim_init(lang_d, NELEM(lang_d));
+  delim_init(primary_colon_d, NELEM(primary_colon_d));
+  delim_init(secondary_d, NELEM(secondary_d));
+  delim_init(solution_d, 1);
+  delims_ready = 1;
+}
+
+static sl after(sl p, size_t start_in_base, const char *base, size_t dn) {
+  size_t skip = start_in_base - (size_t)(p.p - base) + dn;
+  return (sl){p.p + skip, p.n - skip};
+}
+
+/* any number word present? (cheap test before the reference's 28 replaces) */
+static int has_number_word(sl w) {
+  for (size_t i = 0; i + 3 <= w.n; i++) {
+    char c = w.p[i];
+    if (c != 'z' && c != 'o' && c != 't' && c != 'f' && c != 's' && c != 'e' && c != 'n') continue;
+    for (size_t k = 0; k < NELEM(number_words); k++) {
+      size_t l = strlen(number_words[k]);
+      if (number_words[k][0] == c && i + l <= w.n && memcmp(w.p + i, number_words[k], l) == 0) return 1;
+    }
+  }
+  return 0;
 }
 
 /* _parse_with_treating_as_number */
-static int parse_number(sl s, int indicated, int nd, scratch *t, ex_buf *out) {
-  s = after_last(s, "=");
+static int parse_number(sl s, int indicated, int nd, ex_buf *out) {
+  if (memchr(s.p, '=', s.n)) s = after_last(s, "=");
   /* drop $ , % € £ */
-  ex_buf *cur = &t->a, *alt = &t->b;
+  ex_buf *cur = &S.a, *alt = &S.b;
   cur->n = 0;
   if (buf_reserve(cur, s.n)) return -1;
   for (size_t i = 0; i < s.n;) {
@@ -657,36 +919,48 @@ static int parse_number(sl s, int indicated, int nd, scratch *t, ex_buf *out) {
   cur->p[cur->n] = '\0';
   sl w = strip(before_first(of(cur), ":"));
   /* 'eight' -> '8', every word in the reference's order */
-  for (size_t k = 0; k < NELEM(number_words); k++) {
-    if (!contains(w, number_words[k])) continue;
-    if (replace_all(w, number_words[k], strlen(number_words[k]), number_values[k], strlen(number_values[k]), alt))
-      return -1;
-    ex_buf *x = cur;
-    cur = alt;
-    alt = x;
-    w = of(cur);
-  }
-  /* the first (answer indicated) or last token that is not all letters */
-  sl tok = {w.p, 0}, first = {0, 0};
-  int have_first = 0, found = 0;
-  size_t start = 0;
-  for (size_t i = 0; i <= w.n; i++) {
-    if (i < w.n && w.p[i] != ' ') continue;
-    sl part = {w.p + start, i - start};
-    start = i + 1;
-    if (!have_first) first = part, have_first = 1;
-    if (!ex_is_alpha(part.p, part.n)) {
-      tok = part;
-      found = 1;
-      if (indicated) break;
+  if (has_number_word(w)) {
+    for (size_t k = 0; k < NELEM(number_words); k++) {
+      if (!contains(w, number_words[k])) continue;
+      if (replace_all(w, number_words[k], strlen(number_words[k]), number_values[k], strlen(number_values[k]), alt))
+        return -1;
+      ex_buf *x = cur;
+      cur = alt;
+      alt = x;
+      w = of(cur);
     }
   }
-  if (!found) {
-    if (indicated) tok = first;
-    else {
-      /* the last part */
-      const char *sp = w.n ? memrchr(w.p, ' ', w.n) : NULL;
-      tok = sp ? (sl){sp + 1, w.n - (size_t)(sp + 1 - w.p)} : w;
+  /* the first (answer indicated) or last token that is not all letters;
+   * the first / last token when all are */
+  sl tok;
+  if (indicated) {
+    const char *sp = memchr(w.p, ' ', w.n);
+    tok = (sl){w.p, sp ? (size_t)(sp - w.p) : w.n};
+    sl rest = w;
+    for (;;) {
+      const char *e = memchr(rest.p, ' ', rest.n);
+      sl part = {rest.p, e ? (size_t)(e - rest.p) : rest.n};
+      if (!ex_is_alpha(part.p, part.n)) {
+        tok = part;
+        break;
+      }
+      if (!e) break;
+      rest = (sl){e + 1, rest.n - part.n - 1};
+    }
+  } else {
+    const char *sp = w.n ? memrchr(w.p, ' ', w.n) : NULL;
+    tok = sp ? (sl){sp + 1, w.n - (size_t)(sp + 1 - w.p)} : w;
+    size_t end = w.n;
+    for (;;) {
+      const char *e = end ? memrchr(w.p, ' ', end) : NULL;
+      size_t b0 = e ? (size_t)(e - w.p) + 1 : 0;
+      sl part = {w.p + b0, end - b0};
+      if (!ex_is_alpha(part.p, part.n)) {
+        tok = part;
+        break;
+      }
+      if (!e) break;
+      end = b0 - 1;
     }
   }
   /* '156kgs' -> '156', '823-yard' -> '823' */
@@ -706,54 +980,78 @@ static int parse_number(sl s, int indicated, int nd, scratch *t, ex_buf *out) {
   return buf_set(out, tok.p, tok.n);
 }
 
-int ex_normalize(const char *s, size_t n, const ex_norm_opts *o, ex_buf *out) {
-  ex_buf low = {0}, num = {0}, tmp = {0};
-  scratch t = {{0}, {0}};
-  int rc = -1;
-  if (ex_lower(s, n, &low)) goto done;
-  sl p = strip(of(&low));
-  sl orig = {s, n};
-  int primary = 0;
-  for (size_t k = 0; k < NELEM(behind_primary); k++)
-    if (contains(orig, behind_primary[k])) primary = 1;
+/* "answer" followed by " is ", ": " or " is: " in the raw response */
+static int has_primary(const char *s, size_t n) {
+  sl h = {s, n};
+  const char *f;
+  while ((f = rfind(h, "answer", 6)) != NULL) { /* markers are near the end */
+    size_t i = (size_t)(f - s) + 6, rest = n - i;
+    if ((rest >= 4 && memcmp(s + i, " is ", 4) == 0) || (rest >= 2 && memcmp(s + i, ": ", 2) == 0) ||
+        (rest >= 5 && memcmp(s + i, " is: ", 5) == 0))
+      return 1;
+    h.n = (size_t)(f - s) + 5; /* occurrences ending before this one's end */
+  }
+  return 0;
+}
+
+static int normalize(const char *s, size_t n, const ex_norm_opts *o, ex_buf *out) {
+  delims_init();
+  if (lower_scan(s, n, &S.low, &S.colons)) return -1;
+  const char *base = S.low.p;
+  const posv *cv = &S.colons;
+  sl p = strip(of(&S.low));
+  int primary = has_primary(s, n);
+  size_t st;
   /* a follow-on question the model made up: keep what comes before it */
-  for (size_t k = 0; k < NELEM(next_question); k++) p = before_first(p, next_question[k]);
+  if (colon_first_any(base, cv, p, next_question_d, NELEM(next_question_d), &st)) p.n = st - (size_t)(p.p - base);
   int indicated = 0;
-  for (size_t k = 0; k < NELEM(answer_behind_lang); k++)
-    if (contains(p, answer_behind_lang[k])) p = after_last(p, answer_behind_lang[k]), indicated = 1;
-  const char *const *pats = primary ? behind_primary : behind_secondary;
-  size_t npats = primary ? NELEM(behind_primary) : NELEM(behind_secondary);
-  for (size_t k = 0; k < npats; k++)
-    if (contains(p, pats[k])) p = after_last(p, pats[k]), indicated = 1;
-  for (size_t k = 0; k < NELEM(answer_ahead); k++)
-    if (contains(p, answer_ahead[k])) p = before_first(p, answer_ahead[k]), indicated = 1;
+  for (size_t k = 0; k < NELEM(lang_d); k++)
+    if (colon_last(base, cv, p, &lang_d[k], &st)) p = after(p, st, base, lang_d[k].n), indicated = 1;
+  if (memchr(p.p, '#', p.n) && contains(p, "#### ")) p = after_last(p, "#### "), indicated = 1;
+  if (primary) {
+    const char *f = rfind(p, "answer is ", 10);
+    if (f) p = (sl){f + 10, p.n - (size_t)(f + 10 - p.p)}, indicated = 1;
+    for (size_t k = 0; k < NELEM(primary_colon_d); k++)
+      if (colon_last(base, cv, p, &primary_colon_d[k], &st)) p = after(p, st, base, primary_colon_d[k].n), indicated = 1;
+  } else {
+    for (size_t k = 0; k < NELEM(secondary_d); k++)
+      if (colon_last(base, cv, p, &secondary_d[k], &st)) p = after(p, st, base, secondary_d[k].n), indicated = 1;
+  }
+  if (contains(p, " is the ")) {
+    for (size_t k = 0; k < NELEM(answer_ahead); k++)
+      if (contains(p, answer_ahead[k])) p = before_first(p, answer_ahead[k]), indicated = 1;
+  }
   p = strip(p);
-  p = before_first(p, "this is the solution:");
+  if (colon_first_any(base, cv, p, solution_d, 1, &st)) p.n = st - (size_t)(p.p - base);
   while (p.n && p.p[p.n - 1] == '.') p.n--;
   while (p.n && p.p[p.n - 1] == '\'') p.n--;
   p = bracketed_choice(p);
   if (!o->as_bool) {
-    if (!o->as_number) rc = buf_set(out, p.p, before_first(p, ".").n);
-    else rc = parse_number(p, indicated, o->num_decimals, &t, out);
-    goto done;
+    if (!o->as_number) {
+      const char *dot = memchr(p.p, '.', p.n);
+      return buf_set(out, p.p, dot ? (size_t)(dot - p.p) : p.n);
+    }
+    return parse_number(p, indicated, o->num_decimals, out);
   }
   sl notnum = before_first(p, ".");
-  if (parse_number(p, indicated, o->num_decimals, &t, &num)) goto done;
+  if (parse_number(p, indicated, o->num_decimals, &S.num)) return -1;
   sl res = p;
   if (!is_boolean_symbol(notnum)) {
-    if (eq(of(&num), "0") || eq(of(&num), "1")) res = (sl){num.p[0] == '1' ? "true" : "false", num.p[0] == '1' ? 4 : 5};
-    if (eq(notnum, "0") || eq(notnum, "1")) res = (sl){notnum.p[0] == '1' ? "true" : "false", notnum.p[0] == '1' ? 4 : 5};
+    if (eq(of(&S.num), "0") || eq(of(&S.num), "1"))
+      res = (sl){S.num.p[0] == '1' ? "true" : "false", S.num.p[0] == '1' ? 4 : 5};
+    if (eq(notnum, "0") || eq(notnum, "1"))
+      res = (sl){notnum.p[0] == '1' ? "true" : "false", notnum.p[0] == '1' ? 4 : 5};
   } else {
     res = notnum;
   }
-  if (ex_remove_punct(res.p, res.n, 0, &tmp)) goto done;
-  res = strip(of(&tmp));
-  rc = buf_set(out, res.p, res.n);
-done:
-  ex_buf_free(&low);
-  ex_buf_free(&num);
-  ex_buf_free(&tmp);
-  scratch_free(&t);
+  if (ex_remove_punct(res.p, res.n, 0, &S.tmp)) return -1;
+  res = strip(of(&S.tmp));
+  return buf_set(out, res.p, res.n);
+}
+
+int ex_normalize(const char *s, size_t n, const ex_norm_opts *o, ex_buf *out) {
+  int rc = normalize(s, n, o, out);
+  scratch_trim();
   return rc;
 }
 
@@ -884,10 +1182,10 @@ static int all_not_in(ex_buf *list, int n, sl target) {
 
 int ex_accuracy(const char *target, size_t tn, const char *pred, size_t pn, const char *input, size_t in,
                 int include_ok) {
-  ex_buf tb = {0}, pb = {0}, pbx = {0}, tat = {0}, x = {0}, y = {0}, others[26];
+  static ex_buf tb, pb, pbx, tat, x, y, others[26]; /* reused between calls */
   int nothers = 0, rc = -1, acc = 0;
   char tbr[4], pbr[4];
-  memset(others, 0, sizeof others);
+  tb.n = pb.n = pbx.n = tat.n = x.n = y.n = 0;
   if (ex_lower(target, tn, &tb) || ex_lower(pred, pn, &pb)) goto done;
   sl t = of(&tb), p = of(&pb);
   int included = find(p, t.p, t.n) != NULL;
@@ -971,13 +1269,13 @@ int ex_accuracy(const char *target, size_t tn, const char *pred, size_t pn, cons
   if (include_ok) acc = acc || included;
   rc = acc;
 done:
-  ex_buf_free(&tb);
-  ex_buf_free(&pb);
-  ex_buf_free(&pbx);
-  ex_buf_free(&tat);
-  ex_buf_free(&x);
-  ex_buf_free(&y);
-  for (int k = 0; k < 26; k++) ex_buf_free(&others[k]);
+  trim_buf(&tb);
+  trim_buf(&pb);
+  trim_buf(&pbx);
+  trim_buf(&tat);
+  trim_buf(&x);
+  trim_buf(&y);
+  for (int k = 0; k < 26; k++) trim_buf(&others[k]);
   return rc;
 }
 

@@ -43,10 +43,24 @@ static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer def, 
   return r;
 }
 
+/* Options: nil, a table (see the top of this file) or the same packed in
+ * an integer: bit 0 number, 1 boolean, 2 include_ok, 3 no post, 4-5 boxed,
+ * bits 8.. decimals (what lua/opro/extract.lua passes, to spare a table). */
 static void read_opts(lua_State *L, int t, ex_score_opts *o) {
   memset(o, 0, sizeof *o);
   o->post = 1;
   if (lua_isnoneornil(L, t)) return;
+  if (lua_type(L, t) == LUA_TNUMBER) {
+    lua_Integer f = luaL_checkinteger(L, t);
+    o->norm.as_number = (int)(f & 1);
+    o->norm.as_bool = (int)((f >> 1) & 1);
+    o->include_ok = (int)((f >> 2) & 1);
+    o->post = !((f >> 3) & 1);
+    o->boxed = (int)((f >> 4) & 3);
+    o->norm.num_decimals = (int)(f >> 8);
+    if (f < 0 || o->boxed > 2 || o->norm.num_decimals > 340) luaL_argerror(L, t, "bad packed options");
+    return;
+  }
   luaL_checktype(L, t, LUA_TTABLE);
   o->norm.as_number = opt_bool(L, t, "number", 0);
   o->norm.as_bool = opt_bool(L, t, "boolean", 0);

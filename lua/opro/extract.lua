@@ -158,7 +158,8 @@ local function check_opts(opts, fname)
   return opts
 end
 
--- the C options for one item; target only matters for kind "adaptive"
+-- the C options for one item, packed in an integer (see src/lextract.c);
+-- target only matters for kind "adaptive". Returns flags, choice, include_ok.
 local function core_opts(opts, target)
   local k = KINDS[opts.kind or "text"]
   local number = k.number
@@ -168,14 +169,10 @@ local function core_opts(opts, target)
   if opts.boolean ~= nil then boolean = opts.boolean and true or false end
   local include = not number
   if opts.include_ok ~= nil then include = opts.include_ok and true or false end
-  return {
-    number = number,
-    boolean = boolean,
-    decimals = opts.decimals or 0,
-    boxed = (opts.boxed == true and 1) or (opts.boxed == "normalize" and 2) or 0,
-    post = opts.post ~= false,
-    include_ok = include,
-  }, k.choice
+  local boxed = (opts.boxed == true and 1) or (opts.boxed == "normalize" and 2) or 0
+  local flags = (number and 1 or 0) | (boolean and 2 or 0) | (include and 4 or 0)
+    | (opts.post == false and 8 or 0) | (boxed << 4) | ((opts.decimals or 0) << 8)
+  return flags, k.choice, include
 end
 
 -- a user's extractor (opts.extract or opts.pattern) -> prediction or nil
@@ -239,12 +236,12 @@ function M.score(response, target, opts)
   end
   opts = check_opts(opts, "score")
   target = pystr(target, "the target")
-  local co, choice = core_opts(opts, target)
+  local co, choice, include = core_opts(opts, target)
   local input = choice and input_of(opts) or nil
   if opts.extract or opts.pattern then
     local pred, err, code = custom(response, opts, co)
     if pred == nil then return false, nil, err, code end
-    return core.accuracy(target, pred, input, co.include_ok), pred
+    return core.accuracy(target, pred, input, include), pred
   end
   return core.score(response, target, input, co)
 end
