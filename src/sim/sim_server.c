@@ -3,6 +3,7 @@
  * /stats here; everything else goes through faults, then the persona. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -41,7 +42,7 @@ int sim_sleep_ms(double ms) {
     if (sim_stopping) return 1;
     double step = ms > 50 ? 50 : ms;
     struct timespec ts = {(time_t)(step / 1000), (long)((step - (double)(time_t)(step / 1000) * 1000) * 1e6)};
-    while (nanosleep(&ts, &ts) != 0) {}
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
     ms -= step;
   }
   return sim_stopping;
@@ -198,6 +199,7 @@ static enum MHD_Result handle_stats(struct MHD_Connection *c, const char *url, c
   struct MHD_Response *r = MHD_create_response_from_buffer(sizeof bad - 1, (void *)bad, MHD_RESPMEM_PERSISTENT);
   if (!r) return MHD_NO;
   MHD_add_response_header(r, "Content-Type", "application/json");
+  MHD_add_response_header(r, "x-request-id", "req_stats");
   enum MHD_Result ret = MHD_queue_response(c, 405, r);
   MHD_destroy_response(r);
   return ret;

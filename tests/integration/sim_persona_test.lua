@@ -37,6 +37,7 @@ T.test("problems.generate is deterministic per seed and its answers are right", 
   for _, it in ipairs(a) do
     T.match(it.target, "^%-?%d+$")
     T.eq(problems.solve("Q: Think.\n" .. it.input .. "\nA:"), tonumber(it.target))
+    T.eq(it.solution:match("#### (%-?%d+)$"), it.target)
     templates[it.template] = true
   end
   local n = 0

@@ -3,7 +3,7 @@
 -- their answers when a prompt contains one.
 --
 --   local problems = require "opro.sim.problems"
---   local items = problems.generate(50, 1)   -- {{input=, target="42"}, ...}
+--   local items = problems.generate(50, 1)   -- {{input=, target="42", solution=}, ...}
 --   local found = problems.find(prompt)       -- {answer=, question=, start=, stop=, steps=} or nil
 --   problems.solve(question)                  -- the answer (an integer) or nil
 local util = require "opro.sim.util"
@@ -102,7 +102,8 @@ local function fill(t, v)
   return (t.text:gsub("{(%w+)}", function(slot) return tostring(v[slot]) end))
 end
 
---- n problems from the seed: {{input=, target=, template=}, ...} (target is the answer as a string).
+--- n problems from the seed: {{input=, target=, solution=, template=}, ...}; target
+-- is the answer as a string, solution the worked steps ending "#### target" (as GSM8K's).
 function M.generate(n, seed)
   assert(math.type(n) == "integer" and n >= 0, "problems.generate: n must be a non-negative integer")
   local r = util.rng(util.hash("opro.sim.problems", seed or 0))
@@ -115,7 +116,9 @@ function M.generate(n, seed)
     repeat v.Q = r:pick(NAMES) until v.Q ~= v.P
     v.I = r:pick(ITEMS)
     local steps = t.steps(v)
-    out[i] = { input = fill(t, v), target = tostring(last_number(steps[#steps])), template = ti }
+    local target = tostring(last_number(steps[#steps]))
+    out[i] = { input = fill(t, v), target = target, template = ti,
+               solution = table.concat(steps, "\n") .. "\n#### " .. target }
   end
   return out
 end

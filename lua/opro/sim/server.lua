@@ -37,8 +37,10 @@ local function provider_of(req)
   local path = req.path
   if path:find("^/v1beta/") or path:find("^/v1/models/[^/]+:") then return "gemini" end
   if path == "/v1/messages" or path:find("^/v1/messages/") then return "anthropic" end
-  if path == "/v1/models" or path:find("^/v1/models/") then
+  local known = path == "/v1/chat/completions" or path == "/v1/completions" or path == "/v1/embeddings"
+  if not known then   -- /v1/models and unknown paths: by the headers a client of each sends
     if req.headers["anthropic-version"] or req.headers["x-api-key"] then return "anthropic" end
+    if req.headers["x-goog-api-key"] or req.query.key then return "gemini" end
   end
   return "openai"
 end
