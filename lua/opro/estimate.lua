@@ -239,7 +239,8 @@ function M.estimate(o)
                     meta_prompt_tokens_last = per_step[#per_step], optimizer_output_tokens = opt_out_per,
                     solution_chars = chars, evaluation_calls = ev_calls,
                     scorer_input_tokens = math.floor(sc_in_per + 0.5), scorer_output_tokens = sc_out_per,
-                    candidates_scored = math.floor(scored + 0.5) },
+                    candidates_scored = math.floor(scored + 0.5),
+                    upper_bound = type(task.found) == "function" or nil },
     sample_meta_prompt = text0,
   }
   est.total = {
@@ -274,6 +275,9 @@ function M.format(est)
   if a.meta_prompt_tokens_first then
     lines[#lines + 1] = string.format("  meta-prompt: %d tokens at step 1, %d at the last step; scorer prompt: %d tokens",
       a.meta_prompt_tokens_first, math.floor((a.meta_prompt_tokens_last or 0) + 0.5), a.scorer_input_tokens)
+  end
+  if a.upper_bound then
+    lines[#lines + 1] = "  an upper bound: a rep stops as soon as it finds the optimum"
   end
   return table.concat(lines, "\n") .. "\n"
 end

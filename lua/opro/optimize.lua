@@ -28,6 +28,7 @@
 -- ones concurrently -> explore:adjust -> record -> hooks -> stopping rules.
 -- Reps run as concurrent tasks, each with its own PRNG seeded by (seed, rep).
 local rngmod = require "opro.rng"
+local opro = require "opro"
 
 local M = {}
 
@@ -76,13 +77,17 @@ local function counting_llm(llm, acc, flight)
       flight.n = flight.n - 1
       if flight.on_done then flight.on_done() end
     end
+    -- as the meter counts: calls sent (answered or failed); cache hits apart
+    if type(info) == "table" and info.cached then
+      acc.cache_hits = acc.cache_hits + (n or 1)
+      return
+    end
     acc.calls = acc.calls + (n or 1)
     if type(info) == "table" then
       local u = info.usage or {}
       acc.input_tokens = acc.input_tokens + (u.input_tokens or 0)
       acc.output_tokens = acc.output_tokens + (u.output_tokens or 0)
       acc.cost = acc.cost + (info.cost or 0)
-      if info.cached then acc.cache_hits = acc.cache_hits + 1 end
     end
   end
   local function start() if flight then flight.n = flight.n + 1 end end
@@ -547,8 +552,6 @@ function M.optimize(o)
         error(string.format("opro.optimize: all %d optimizer calls of rep %d step %d failed; last: %s", k, r, step, lastmsg), 0)
       end
       if run and run.record_step then
-        local list = {}
-        for i = 1, k do list[i] = outputs[i] or nil end
         local texts = {}
         for i = 1, k do if outputs[i] then texts[#texts + 1] = outputs[i] end end
         run:record_step{ rep = r, step = step, meta_prompt = meta, outputs = texts }
@@ -559,8 +562,15 @@ function M.optimize(o)
       for i = 1, k do
         local text = outputs[i]
         if text then
-          local sols, perr = parse(text, topts)
+          -- a parser that raises on odd output must not end an hours-long run
+          local okp, sols, perr = pcall(parse, text, topts)
+          if not okp then sols, perr = nil, "the parser raised: " .. tostring(sols) end
+          if type(sols) ~= "table" then
+            if sols ~= nil and perr == nil then perr = "the parser returned a " .. type(sols) .. ", not a list" end
+            sols = nil
+          end
           if sols == nil then
+            if R.parse_errors == 0 and not okp then say(string.format("rep %d step %d: %s", r, step, perr)) end
             R.parse_errors = R.parse_errors + 1
             if run and run.record_candidate then
               run:record_candidate{ rep = r, step = step, key = string.format("!parse:%d:%d", step, i),
@@ -619,7 +629,9 @@ function M.optimize(o)
   local finished = false
   local guard <close> = setmetatable({}, { __close = function(_, err)
     if not finished and run and type(run.finish) == "function" then
-      pcall(run.finish, run, { status = "interrupted", summary = { error = err and tostring(err) or nil } })
+      -- err is nil when the task was cancelled (Ctrl-C cancels every task)
+      pcall(run.finish, run, { status = "interrupted",
+                               summary = { reason = err ~= nil and tostring(err) or "cancelled (interrupted)" } })
     end
   end })
 

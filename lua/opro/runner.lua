@@ -133,12 +133,18 @@ function M.setup(opts, info)
     api_key = "local"
   end
   if api_key == "" then api_key = nil end
+  if api_key == nil and opts.estimate then api_key = "estimate-only" end   -- nothing is called
   local function make(model, temperature, extra)
     local spec = { provider = opts.provider, base_url = opts.base_url, model = model, api_key = api_key,
                    temperature = temperature, concurrency = opts.concurrency, meter = env.meter,
                    cache = cache, on_call = on_call, max_retries = opts.max_retries, timeout = opts.timeout }
     for k, v in pairs(extra or {}) do spec[k] = v end
-    return llm(spec)
+    local ok, client = pcall(llm, spec)
+    if not ok then
+      io.stderr:write("opro-lua: ", tostring(client):gsub("^[^:]+:%d+: ", ""), "\n")
+      os.exit(1)
+    end
+    return client
   end
   env.optimizer = make(opts.optimizer_model or opts.model or M.default_optimizer_model, 1.0, info.optimizer)
   if info.scorer ~= false then
