@@ -109,7 +109,7 @@ check-deps:
 deps:
 	@sh scripts/install-deps $(DEB_PKGS)
 
-test-deps:
+test-deps: deps
 	@sh scripts/install-deps $(TEST_PKGS)
 
 test: deps test-deps
