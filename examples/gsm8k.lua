@@ -32,14 +32,19 @@ if opts.demo then
     if i <= opts.demo_items then train[#train + 1] = item else test[#test + 1] = item end
   end
 else
-  local ok, items = pcall(opro.dataset.load, "gsm8k", { data_dir = opts.data_dir, split = "train" })
-  if not ok then
-    io.stderr:write("gsm8k.lua: ", tostring(items), "\n",
-      "  (fetch the data with scripts/fetch-datasets, pass --data-dir, or try --demo against opro-sim)\n")
-    os.exit(1)
+  local function load(split)
+    local ok, items = pcall(opro.dataset.load, "gsm8k", { data_dir = opts.data_dir, split = split })
+    if not ok then
+      io.stderr:write("gsm8k.lua: ", tostring(items), "\n")
+      if tostring(items):find("not found", 1, true) then
+        io.stderr:write("  (fetch the data with scripts/fetch-datasets, pass --data-dir, or try --demo against opro-sim)\n")
+      end
+      os.exit(1)
+    end
+    return items
   end
-  train = opro.dataset.split(items, { ratio = opts.train_ratio, seed = opts.seed })
-  test = opro.dataset.load("gsm8k", { data_dir = opts.data_dir, split = "test" })
+  train = opro.dataset.split(load("train"), { ratio = opts.train_ratio, seed = opts.seed })
+  test = load("test")
   if opts.test_limit > 0 then test = opro.dataset.sample(test, opts.test_limit, opts.seed) end
 end
 

@@ -20,8 +20,10 @@ M.csv_parse = csv.parse
 local function read_file(path)
   local f, err = io.open(path, "rb")
   if not f then error("opro.dataset: cannot open " .. tostring(err), 0) end
-  local s = f:read("a")
+  -- io.open succeeds on a directory; reading it fails ("Is a directory")
+  local s, rerr = f:read("a")
   f:close()
+  if not s then error(string.format("opro.dataset: cannot read %s: %s", path, tostring(rerr)), 0) end
   return s
 end
 
@@ -214,8 +216,15 @@ function loaders.bbh(opts)
   end
   local items = {}
   for i, ex in ipairs(doc.examples) do
-    if type(ex) ~= "table" or ex.input == nil or ex.target == nil then
-      error(string.format("opro.dataset: %s: examples[%d]: fields 'input' and 'target' are required", file, i), 0)
+    if type(ex) ~= "table" then
+      error(string.format("opro.dataset: %s: examples[%d]: expected an object with 'input' and 'target', got %s",
+        file, i, ex == cjson.null and "null" or type(ex)), 0)
+    end
+    for _, f in ipairs { "input", "target" } do
+      if ex[f] == nil or ex[f] == cjson.null then
+        error(string.format("opro.dataset: %s: examples[%d]: field '%s' is missing (each example needs 'input' and 'target')",
+          file, i, f), 0)
+      end
     end
     local where = string.format("examples[%d]", i)
     local it = { input = to_text(ex.input, file, 1, where .. ".input"), target = to_text(ex.target, file, 1, where .. ".target"),
@@ -347,7 +356,8 @@ function loaders.multiarith(opts)
   local file = locate("multiarith", opts.data_dir, "MultiArith.json")
   local doc = decode_json(read_file(file), file)
   if type(doc) ~= "table" or (next(doc) ~= nil and doc[1] == nil) then
-    error(string.format("opro.dataset: %s: expected a JSON list of {sQuestion, lSolutions}", file), 0)
+    error(string.format("opro.dataset: %s: expected a JSON list of {sQuestion, lSolutions}, got %s", file,
+      type(doc) == "table" and "an object" or doc == cjson.null and "null" or ("a " .. type(doc))), 0)
   end
   local items = {}
   for i, ex in ipairs(doc) do

@@ -9,7 +9,7 @@
 local M = {}
 
 local function where(file, line)
-  return string.format("%s:%d", file or "(csv)", line)
+  return string.format("opro.dataset: %s:%d", file or "(csv)", line)
 end
 
 function M.parse(text, opts)
