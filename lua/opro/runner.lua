@@ -162,6 +162,50 @@ function M.setup(opts, info)
   end
   env.meter = llm.meter and llm.meter{ budget = budget } or nil
   local cache, on_call
+  -- the key: $OPRO_API_KEY, else the provider's variable; a server on
+  -- loopback (opro-sim, a local vLLM) gets a placeholder when none is set
+  local env_var = ({ openai = "OPENAI_API_KEY", anthropic = "ANTHROPIC_API_KEY", gemini = "GEMINI_API_KEY" })[opts.provider or "openai"]
+  local api_key = os.getenv("OPRO_API_KEY") or (env_var and os.getenv(env_var))
+  if (api_key == nil or api_key == "") and opts.base_url and
+     (opts.base_url:match("^https?://127%.") or opts.base_url:match("^https?://localhost[:/]") or opts.base_url:match("^https?://%[::1%]")) then
+    api_key = "local"
+  end
+  if api_key == "" then api_key = nil end
+  if api_key == nil and opts.estimate then api_key = "estimate-only" end   -- nothing is called
+  local function price(flag, fallback)
+    local p, err = M.parse_price(opts[flag:gsub("%-", "_")], flag)
+    if err then fail(err) end
+    return p or fallback
+  end
+  local both = price("price")
+  local prices = { optimizer = price("optimizer-price", both), scorer = price("scorer-price", both) }
+  local function spec_of(model, temperature, extra, role)
+    local spec = { provider = opts.provider, base_url = opts.base_url, model = model, api_key = api_key,
+                   temperature = temperature, concurrency = opts.concurrency, meter = env.meter,
+                   cache = cache, on_call = on_call, max_retries = opts.max_retries, timeout = opts.timeout,
+                   price = prices[role] }
+    for k, v in pairs(extra or {}) do spec[k] = v end
+    return spec
+  end
+  local wanted = {
+    { "optimizer", opts.optimizer_model or opts.model or M.default_optimizer_model, 1.0, info.optimizer, "optimizer" },
+  }
+  if info.scorer ~= false then
+    wanted[#wanted + 1] = { "scorer", opts.scorer_model or opts.model or M.default_scorer_model, 0, info.scorer, "scorer" }
+  end
+  if opts.embed == "llm" and (opts.reject_similar ~= nil or opts.explore_penalty ~= nil) then
+    if opts.provider == "anthropic" then
+      fail("--embed llm: provider 'anthropic' has no embeddings API (use --embed hashed)")
+    end
+    wanted[#wanted + 1] = { "embedder", opts.embed_model or "text-embedding-3-small", nil, nil }
+  end
+  -- the clients' settings (provider, URL, key, prices) are checked before the
+  -- run database is touched: a bad flag is a usage error (exit 2) and leaves
+  -- no empty "running" run behind for a later --resume to pick up
+  for _, w in ipairs(wanted) do
+    local ok, err = pcall(llm, spec_of(w[2], w[3], w[4], w[5]))
+    if not ok then fail((tostring(err):gsub("^[^:]+:%d+: ", ""))) end
+  end
   if opts.db and not opts.estimate then
     local store = require "opro.store"
     local st, err = store.open(opts.db)
@@ -180,45 +224,13 @@ function M.setup(opts, info)
     cache = st:cache()
     on_call = run:call_recorder()
   end
-  -- the key: $OPRO_API_KEY, else the provider's variable; a server on
-  -- loopback (opro-sim, a local vLLM) gets a placeholder when none is set
-  local env_var = ({ openai = "OPENAI_API_KEY", anthropic = "ANTHROPIC_API_KEY", gemini = "GEMINI_API_KEY" })[opts.provider or "openai"]
-  local api_key = os.getenv("OPRO_API_KEY") or (env_var and os.getenv(env_var))
-  if (api_key == nil or api_key == "") and opts.base_url and
-     (opts.base_url:match("^https?://127%.") or opts.base_url:match("^https?://localhost[:/]") or opts.base_url:match("^https?://%[::1%]")) then
-    api_key = "local"
-  end
-  if api_key == "" then api_key = nil end
-  if api_key == nil and opts.estimate then api_key = "estimate-only" end   -- nothing is called
-  local function price(flag, fallback)
-    local p, err = M.parse_price(opts[flag:gsub("%-", "_")], flag)
-    if err then fail(err) end
-    return p or fallback
-  end
-  local both = price("price")
-  local prices = { optimizer = price("optimizer-price", both), scorer = price("scorer-price", both) }
-  local function make(model, temperature, extra, role)
-    local spec = { provider = opts.provider, base_url = opts.base_url, model = model, api_key = api_key,
-                   temperature = temperature, concurrency = opts.concurrency, meter = env.meter,
-                   cache = cache, on_call = on_call, max_retries = opts.max_retries, timeout = opts.timeout,
-                   price = prices[role] }
-    for k, v in pairs(extra or {}) do spec[k] = v end
-    local ok, client = pcall(llm, spec)
+  for _, w in ipairs(wanted) do
+    local ok, client = pcall(llm, spec_of(w[2], w[3], w[4], w[5]))
     if not ok then
       io.stderr:write("opro-lua: ", tostring(client):gsub("^[^:]+:%d+: ", ""), "\n")
       os.exit(1)
     end
-    return client
-  end
-  env.optimizer = make(opts.optimizer_model or opts.model or M.default_optimizer_model, 1.0, info.optimizer, "optimizer")
-  if info.scorer ~= false then
-    env.scorer = make(opts.scorer_model or opts.model or M.default_scorer_model, 0, info.scorer, "scorer")
-  end
-  if opts.embed == "llm" and (opts.reject_similar ~= nil or opts.explore_penalty ~= nil) then
-    if opts.provider == "anthropic" then
-      fail("--embed llm: provider 'anthropic' has no embeddings API (use --embed hashed)")
-    end
-    env.embedder = make(opts.embed_model or "text-embedding-3-small", nil, nil)
+    env[w[1]] = client
   end
   return env
 end
