@@ -152,8 +152,50 @@ local function check_task(task, where)
   if type(task.key) ~= "function" then error(where .. ": task has no key method (task:key(solution))", 3) end
 end
 
+-- The options opro.optimize reads (docs/loop.md), and the ones opro.estimate
+-- reads from the same table (runner passes one table to both).
+local KNOWN = {}
+for _, k in ipairs { "task", "optimizer", "steps", "candidates_per_step", "reps", "seed", "temperature",
+  "template", "template_opts", "order", "parse", "stop", "stop_when_found", "history", "initial", "run",
+  "explore", "diversity", "hooks", "evaluate_top", "meter", "quiet", "progress", "max_tokens", "send_seed",
+  "log", "label",
+  -- opro.estimate's
+  "scorer", "new_ratio", "solution_chars", "optimizer_output_tokens", "scorer_output_tokens",
+  "calls_per_score", "optimizer_price", "scorer_price" } do KNOWN[k] = true end
+M.options = KNOWN
+
+-- edit distance (for "did you mean")
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+local function unknown_option(k)
+  local best, bd
+  if type(k) == "string" then
+    for name in pairs(KNOWN) do
+      local d = distance(k, name)
+      if d <= math.max(2, #name // 4) and (bd == nil or d < bd or (d == bd and name < best)) then best, bd = name, d end
+    end
+  end
+  return string.format("opro.optimize: unknown option '%s'%s", tostring(k),
+    best and string.format(" (did you mean '%s'?)", best) or " (see docs/loop.md#options)")
+end
+
 local function validate_opts(o)
   if type(o) ~= "table" then error("opro.optimize: a table of options expected", 3) end
+  for k in pairs(o) do
+    if not KNOWN[k] then error(unknown_option(k), 3) end
+  end
   if o.task == nil then error("opro.optimize: task is required", 3) end
   if type(o.optimizer) ~= "table" or type(o.optimizer.chat) ~= "function" then
     error("opro.optimize: optimizer must be an llm (a table with :chat), got " .. type(o.optimizer), 3)
@@ -161,7 +203,8 @@ local function validate_opts(o)
   for _, f in ipairs { "steps", "candidates_per_step", "reps", "seed" } do
     local v = o[f]
     if v ~= nil and math.type(v) ~= "integer" then
-      error(string.format("opro.optimize: %s must be an integer, got %s", f, tostring(v)), 3)
+      error(string.format("opro.optimize: %s must be an integer, got %s", f,
+        type(v) == "string" and string.format("the string %q", v) or tostring(v)), 3)
     end
   end
   if o.steps and o.steps < 0 then error("opro.optimize: steps must be >= 0", 3) end
