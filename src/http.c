@@ -84,6 +84,7 @@ http_request *http_new(sched *S, const char *url) {
   r->url_for_errors[qlen] = '\0';
   curl_easy_setopt(r->easy, CURLOPT_URL, url);
   curl_easy_setopt(r->easy, CURLOPT_PRIVATE, (char *)&r->xfer);
+  curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
   curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
@@ -149,7 +150,10 @@ void http_abort(http_request *r) {
 void http_free(http_request *r) {
   if (!r) return;
   http_abort(r);
-  if (r->easy) easy_put(r->easy);
+  if (r->easy) {
+    curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, NULL);  /* errbuf goes with r */
+    easy_put(r->easy);
+  }
   curl_slist_free_all(r->headers);
   free(r->body.data);
   free(r->head.data);

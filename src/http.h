@@ -23,6 +23,7 @@ struct http_request {
   http_buf body;                /* response body */
   http_buf head;                /* response header lines of the final response */
   char *url_for_errors;         /* the URL without its query string (keys live there) */
+  char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail of a failure ("transfer closed with N bytes remaining") */
   long status;
   CURLcode rc;
   int running;                  /* added to the multi handle */

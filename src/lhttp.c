@@ -66,7 +66,11 @@ static int request_resume(sched_wait *w, lua_State *co) {
   int n;
   if (code) {
     lua_pushnil(co);
-    lua_pushfstring(co, "http: %s (%s)", curl_easy_strerror(r->rc), r->url_for_errors);
+    const char *what = curl_easy_strerror(r->rc);
+    if (r->errbuf[0] && strcmp(r->errbuf, what) != 0)
+      lua_pushfstring(co, "http: %s: %s (%s)", what, r->errbuf, r->url_for_errors);
+    else
+      lua_pushfstring(co, "http: %s (%s)", what, r->url_for_errors);
     lua_pushstring(co, code);
     n = 3;
   } else {

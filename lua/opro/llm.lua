@@ -414,6 +414,15 @@ local function record(self, S, fields)
   cb(fields)
 end
 
+-- "not valid JSON" with the decoder's reason and the start of the body
+-- (an HTML error page from a proxy says more than any summary)
+local function not_json(raw, why)
+  local head = tostring(raw or ""):sub(1, 120):gsub("%s+", " ")
+  if #raw > 120 then head = head .. "..." end
+  return fmt("the response is not valid JSON (%s; %d bytes: %s)", tostring(why or "cannot decode"):gsub("^.-:%d+: ", ""),
+    #raw, head == "" and "empty body" or head)
+end
+
 local function chat_parser(proto, stream)
   if stream then
     return function(raw)
@@ -424,8 +433,8 @@ local function chat_parser(proto, stream)
     end
   end
   return function(raw)
-    local obj = decode(raw)
-    if obj == nil then return nil, "the response is not valid JSON", true end
+    local obj, why = decode(raw)
+    if obj == nil then return nil, not_json(raw, why), true end
     return proto.parse_chat(obj)
   end
 end
@@ -742,8 +751,8 @@ local function request_embed(self, texts, keys, dims, timeout)
       return { vectors = m, usage = { input_tokens = tonumber(raw:match('"prompt_tokens"%s*:%s*(%d+)')) or est,
                                       output_tokens = 0 } }
     end
-    local obj = decode(raw)
-    if obj == nil then return nil, "the response is not valid JSON", true end
+    local obj, why = decode(raw)
+    if obj == nil then return nil, not_json(raw, why), true end
     local v, u = proto.parse_embed(obj, count)
     if not v then return nil, u, true end
     local okm, mv = pcall(vec.matrix, v)

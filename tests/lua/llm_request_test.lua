@@ -33,15 +33,23 @@ T.test("openai: parsing choices, usage, ids; compatible servers' differences", f
   T.eq(out.choices[2], { text = "two", finish_reason = "length" })
   T.eq(out.usage, { input_tokens = 11, output_tokens = 3 })
   T.eq(out.id, "c1")
-  out = assert(openai.parse_chat(cjson.decode('{"choices":[{"message":{"content":null},"finish_reason":null}]}')))
-  T.eq(out.choices[1].text, "", "null content")
+  out = assert(openai.parse_chat(cjson.decode('{"choices":[{"message":{"content":""},"finish_reason":null}]}')))
+  T.eq(out.choices[1].text, "", "empty content")
   T.eq(out.usage, nil, "no usage (llama.cpp, some Ollama versions)")
+  -- null content (a refusal, a content filter, tool calls) is no answer, not an empty one
+  local none, why, again = openai.parse_chat(cjson.decode(
+    '{"choices":[{"message":{"content":null,"refusal":"I cannot."},"finish_reason":"stop"}]}'))
+  T.eq(none, nil)
+  T.eq(why, "choice 1 has no text (message.content is null; refusal: I cannot.; finish_reason stop)")
+  T.eq(again, false, "a refusal is not retried")
   local _, msg, retryable = openai.parse_chat(cjson.decode('{"object":"x"}'))
   T.contains(msg, "no choices")
   T.ok(retryable)
   T.eq(openai.error_message(cjson.decode('{"error":{"message":"bad","type":"invalid_request_error","param":null,"code":400}}')),
     "bad (invalid_request_error, 400)", "integer error.code (vLLM)")
   T.eq(openai.error_message(cjson.decode('{"error":"model not found"}')), "model not found", "Ollama's string error")
+  T.eq(openai.error_message(cjson.decode('{"error":{"detail":{"why":"quota"}}}')),
+    'an error of unexpected shape: {"detail":{"why":"quota"}}', "no message: the error's JSON")
   T.eq(openai.error_message(nil, "<html>Bad Gateway</html>"), "<html>Bad Gateway</html>")
 end)
 

@@ -80,7 +80,9 @@ function M.parse_stream(events)
   local done = false
   for _, ev in ipairs(events) do
     local ok, obj = pcall(cjson.decode, ev.data)
-    if not ok or type(obj) ~= "table" then return nil, "a stream event is not valid JSON", true end
+    if not ok or type(obj) ~= "table" then
+      return nil, "a stream event is not valid JSON: " .. (tostring(ev.data):sub(1, 80):gsub("%s+", " ")), true
+    end
     local t = obj.type or ev.event
     if t == "error" then
       local e = type(obj.error) == "table" and obj.error or {}
@@ -108,8 +110,11 @@ end
 function M.error_message(obj, raw)
   if type(obj) == "table" then
     local e = obj.error
+    if type(e) == "table" and type(e.message) ~= "string" then
+      return require("opro.llm.openai").unexpected_error(e)
+    end
     if type(e) == "table" then
-      local msg = type(e.message) == "string" and e.message or "error"
+      local msg = e.message
       if type(e.type) == "string" then msg = msg .. " (" .. e.type .. ")" end
       return msg
     end

@@ -98,7 +98,9 @@ function M.parse_stream(events)
   local parts, finish, usage, id = {}, nil, nil, nil
   for _, ev in ipairs(events) do
     local ok, obj = pcall(cjson.decode, ev.data)
-    if not ok or type(obj) ~= "table" then return nil, "a stream event is not valid JSON", true end
+    if not ok or type(obj) ~= "table" then
+      return nil, "a stream event is not valid JSON: " .. (tostring(ev.data):sub(1, 80):gsub("%s+", " ")), true
+    end
     if obj.error ~= nil and obj.error ~= null then
       return nil, "error event in the stream: " .. M.error_message(obj), false, "stream_error"
     end
@@ -117,8 +119,11 @@ end
 function M.error_message(obj, raw)
   if type(obj) == "table" then
     local e = obj.error
+    if type(e) == "table" and type(e.message) ~= "string" then
+      return require("opro.llm.openai").unexpected_error(e)
+    end
     if type(e) == "table" then
-      local msg = type(e.message) == "string" and e.message or "error"
+      local msg = e.message
       if type(e.status) == "string" then msg = msg .. " (" .. e.status .. ")" end
       return msg
     end

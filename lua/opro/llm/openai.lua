@@ -73,6 +73,16 @@ function M.parse_chat(obj)
     local msg = c.message
     local text
     if type(msg) == "table" then
+      if msg.content == nil or msg.content == null then
+        -- a refusal, a content filter or tool calls: no text to use (an
+        -- empty answer would be scored as if the model had answered "")
+        local why = {}
+        if type(msg.refusal) == "string" then why[#why + 1] = "refusal: " .. msg.refusal:sub(1, 200) end
+        if type(msg.tool_calls) == "table" then why[#why + 1] = "tool calls instead of text" end
+        if type(c.finish_reason) == "string" then why[#why + 1] = "finish_reason " .. c.finish_reason end
+        return nil, string.format("choice %d has no text (message.content is null%s)", i,
+          #why > 0 and ("; " .. table.concat(why, "; ")) or ""), false
+      end
       text = text_of(msg.content)
     elseif type(c.text) == "string" then   -- a completions-style server
       text = c.text
@@ -96,7 +106,9 @@ function M.parse_stream(events)
   for _, ev in ipairs(events) do
     if ev.data == "[DONE]" then done = true; break end
     local ok, obj = pcall(cjson.decode, ev.data)
-    if not ok or type(obj) ~= "table" then return nil, "a stream event is not valid JSON", true end
+    if not ok or type(obj) ~= "table" then
+      return nil, "a stream event is not valid JSON: " .. (tostring(ev.data):sub(1, 80):gsub("%s+", " ")), true
+    end
     if ev.event == "error" or (obj.error ~= nil and obj.error ~= null) then
       return nil, "error event in the stream: " .. M.error_message(obj), false, "stream_error"
     end
@@ -121,13 +133,25 @@ function M.parse_stream(events)
   return { choices = choices, usage = usage, id = id }
 end
 
+--- The message for an `error` value of an unexpected shape (no message
+-- string): its JSON, shortened.
+function M.unexpected_error(e)
+  local ok, text = pcall(cjson.encode, e)
+  text = ok and text or tostring(e)
+  if #text > 200 then text = text:sub(1, 197) .. "..." end
+  return "an error of unexpected shape: " .. text
+end
+
 --- The error message of an error response body (decoded JSON or nil).
 function M.error_message(obj, raw)
   if type(obj) == "table" then
     local e = obj.error
     if type(e) == "string" then return e end           -- Ollama, some proxies
+    if type(e) == "table" and type(e.message) ~= "string" then
+      return M.unexpected_error(e)
+    end
     if type(e) == "table" then
-      local msg = type(e.message) == "string" and e.message or "error"
+      local msg = e.message
       local extra = {}
       if type(e.type) == "string" then extra[#extra + 1] = e.type end
       if e.code ~= nil and e.code ~= null then extra[#extra + 1] = tostring(math.tointeger(e.code) or e.code) end
@@ -136,6 +160,7 @@ function M.error_message(obj, raw)
     end
     if type(obj.message) == "string" then return obj.message end
     if type(obj.detail) == "string" then return obj.detail end  -- FastAPI-style servers
+    if e ~= nil and e ~= null then return M.unexpected_error(e) end
   end
   if raw and raw ~= "" then return (raw:sub(1, 200):gsub("%s+", " ")) end
   return "no error message"
