@@ -121,7 +121,7 @@ ctests: $(CTEST_BIN)
 
 test-faults: deps
 	@$(MAKE) --no-print-directory all
-	@OPRO_BIN=$(OUT)/opro-lua OPRO_SIM=$(OUT)/opro-sim sh tests/run tests/integration/faults_*.lua
+	@OPRO_BIN=$(OUT)/opro-lua OPRO_SIM=$(OUT)/opro-sim sh tests/run tests/integration/faults_test.lua
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -22,8 +22,20 @@ local keymod = require "opro.llm.key"
 local sse = require "opro.llm.sse"
 
 local request, now, sleep = http.request, core.now, core.sleep
-local encode, decode = cjson.encode, cjson_safe.decode
+local decode = cjson_safe.decode
 local type, pairs, ipairs, tostring, error, setmetatable = type, pairs, ipairs, tostring, error, setmetatable
+
+-- Request bodies (and cache entries) as canonical JSON, keys sorted: the
+-- same call sends the same bytes in every process (cjson follows a table's
+-- hash order, which Lua seeds per process), so what a server draws per
+-- request (opro-sim's faults) repeats from run to run. Values canonical
+-- JSON cannot hold (cjson.null, sparse arrays) fall back to cjson.
+local canonical, cjson_encode, pcall = keymod.canonical, cjson.encode, pcall
+local function encode(v)
+  local ok, s = pcall(canonical, v)
+  if ok then return s end
+  return cjson_encode(v)
+end
 local fmt = string.format
 
 local M = {}

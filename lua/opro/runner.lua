@@ -59,7 +59,7 @@ end
 --- cli.common(extra) with some defaults changed (shown in --help):
 --   runner.options({ {"instance", "string", "..."} }, { steps = 500, reps = 5 })
 function M.options(extra, defaults)
-  local cli = require "opro.cli"
+  local cli, llm = require "opro.cli", require "opro.llm"
   local list = {}
   for i, o in ipairs(cli.common(extra)) do
     local key = o[1]:gsub("%-", "_")
@@ -77,6 +77,10 @@ function M.options(extra, defaults)
   list[#list + 1] = { "scorer-price", "string", "INPUT,OUTPUT USD per million tokens of the scorer (default: --price)" }
   list[#list + 1] = { "budget-usd", "number", "stop cleanly once this many USD are spent" }
   list[#list + 1] = { "budget-calls", "integer", "stop cleanly after this many LLM calls" }
+  -- the LLM clients' retry policy (docs/llm.md: max_retries, timeout)
+  list[#list + 1] = { "max-retries", "integer", "retries of a failed LLM call (429, 5xx, reset, timeout, bad JSON)",
+    default = llm.DEFAULT_MAX_RETRIES, min = 0 }
+  list[#list + 1] = { "timeout", "number", "seconds per LLM call attempt", default = llm.DEFAULT_TIMEOUT }
   -- exploration (docs/vectors.md)
   list[#list + 1] = { "reject-similar", "number",
     "skip, before scoring, proposals whose cosine to a text already tried is above this (e.g. 0.9)" }

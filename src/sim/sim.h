@@ -56,6 +56,9 @@ void faults_free(void);
 const sim_fault *faults_decide(uint64_t key);
 /* How many times a request with this content hash was seen before (0, 1, ...). */
 uint64_t faults_occurrence(uint64_t content_hash);
+/* How many requests with this content hash were answered before (no fault,
+ * not over --max-inflight); `answered`: count this one as answered too. */
+uint64_t faults_answered(uint64_t content_hash, int answered);
 
 /* ---- stats (sim_stats.c) ---- */
 int stats_init(void);
@@ -79,7 +82,7 @@ typedef struct sim_request {
   const char *body; size_t body_len;
   const char *request_id;
   uint64_t key;                          /* deterministic per request content and occurrence */
-  uint64_t occurrence;
+  uint64_t occurrence;                   /* earlier answers to the same content (the sample without a seed) */
   const sim_fault *fault;                /* FAULT_STATUS / FAULT_BADJSON or NULL */
   int inflight_cap;                      /* answering 429 for --max-inflight */
   double retry_after;

@@ -175,19 +175,20 @@ static int occ_grow(void) {
   return 0;
 }
 
-uint64_t faults_occurrence(uint64_t h) {
+/* the count stored for h; bump: count this one too (returns the count before) */
+static uint64_t occ_count(uint64_t h, int bump) {
   pthread_mutex_lock(&occ_lock);
   uint64_t seen = 0;
-  if (occ_used * 2 >= occ_cap && occ_cap < ((size_t)1 << 24)) occ_grow();
-  if (occ_used * 2 >= occ_cap) {        /* full at the cap: start counting afresh */
+  if (bump && occ_used * 2 >= occ_cap && occ_cap < ((size_t)1 << 24)) occ_grow();
+  if (bump && occ_used * 2 >= occ_cap) {  /* full at the cap: start counting afresh */
     memset(occ_tab, 0, occ_cap * sizeof *occ_tab);
     occ_used = 0;
   }
   size_t j = h & (occ_cap - 1);
   while (occ_tab[j].n && occ_tab[j].h != h) j = (j + 1) & (occ_cap - 1);
   if (occ_tab[j].n) {
-    seen = occ_tab[j].n++;
-  } else {
+    seen = bump ? occ_tab[j].n++ : occ_tab[j].n;
+  } else if (bump) {
     occ_tab[j].h = h;
     occ_tab[j].n = 1;
     occ_used++;
@@ -195,3 +196,8 @@ uint64_t faults_occurrence(uint64_t h) {
   pthread_mutex_unlock(&occ_lock);
   return seen;
 }
+
+uint64_t faults_occurrence(uint64_t h) { return occ_count(h, 1); }
+
+/* answers are counted apart from arrivals: another key in the same table */
+uint64_t faults_answered(uint64_t h, int answered) { return occ_count(sim_mix(h ^ 0x616e7377657273ULL), answered); }

@@ -243,7 +243,6 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn *k, const char *u
   req.body_len = k->len;
   req.request_id = request_id;
   req.key = key;
-  req.occurrence = occ;
   req.retry_after = -1;
 
   if (opts->max_inflight > 0 && k->inflight_at_start > opts->max_inflight) {
@@ -264,6 +263,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn *k, const char *u
       req.retry_after = f->retry_after;
     }
   }
+  /* the sample of a request without a seed: how often the same request was
+   * answered before. A faulted attempt is no sample, so the client's retry
+   * gets the answer the request would have had without the fault. */
+  req.occurrence = faults_answered(h, !req.fault && !req.inflight_cap);
 
   sim_reply rep;
   persona_handle(&req, &rep);

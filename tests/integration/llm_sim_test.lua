@@ -3,6 +3,8 @@
 local T = require "testlib"
 local L = require "llmtest"
 local retry = require "opro.llm.retry"
+local keymod = require "opro.llm.key"
+local cjson = require "cjson"
 
 if not L.sim_bin() then
   T.skip("opro.llm against opro-sim", "bin/opro-sim is not built")
@@ -168,6 +170,30 @@ T.test("every provider, streamed and not, and embeddings against the sim", funct
       T.eq(#rows, 3)
       T.ok(#rows[1] > 0)
     end
+  end
+end)
+
+T.test("the same call sends the same bytes from every process (canonical JSON bodies)", function()
+  local base = L.sim("--seed 1")
+  local script = T.write(T.tmpdir() .. "/call.lua", [[
+    local provider, base_url = arg[1], arg[2]
+    local llm = opro.llm{ provider = provider, base_url = base_url, model = "sim-1", api_key = "sk-canonical-test", cache = false,
+      temperature = 0.7, max_tokens = 64, top_p = 0.9, stop = { "\n\n", "Q:" }, seed = 3,
+      extra = { user = "u1", metadata = { a = 1, b = { true, false } } },
+      on_call = function(r) io.write(r.request, "\n") end }
+    assert(llm:chat({ { role = "system", content = "Be brief." }, { role = "user", content = "Say hi / \"there\"" } }))
+    if provider ~= "anthropic" then assert(llm:embed({ "one", "two" }, { dimensions = 8 })) end
+  ]])
+  for provider, path in pairs { openai = "/v1", anthropic = "", gemini = "/v1beta" } do
+    local first
+    for _ = 1, 4 do   -- each process seeds Lua's string hashes afresh
+      local rc, out, err = T.run(string.format("%s %s %s", script, provider, base .. path))
+      T.eq(rc, 0, err)
+      T.eq(select(2, out:gsub("\n", "")), provider == "anthropic" and 1 or 2, out)
+      if first == nil then first = out else T.eq(out, first, provider) end
+    end
+    -- each body is the canonical JSON of itself (keys sorted, no spaces)
+    for line in first:gmatch("[^\n]+") do T.eq(line, keymod.canonical(cjson.decode(line))) end
   end
 end)
 

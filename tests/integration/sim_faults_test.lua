@@ -71,6 +71,35 @@ T.test("a repeated request draws its fault afresh (a retry can succeed)", functi
   T.ok(seen["200"] and seen["429"], T.fmt(seen))
 end)
 
+T.test("a faulted attempt is no sample: without a seed, retried requests get the fault-free sequence of answers", function()
+  -- an optimizer meta-prompt at temperature 1 and no seed: the k-th answer
+  -- to the same request is the k-th sample, however many attempts faulted
+  local meta = "Your task is to generate the instruction <INS>. Below are some previous instructions with their scores.\n\n" ..
+    "text:\nLet's solve the problem.\nscore:\n17\n\ntext:\nThink step by step.\nscore:\n40\n\n" ..
+    "Generate an instruction that is different from all the instructions <INS> above, and has a higher score than all " ..
+    "the instructions <INS> above. The instruction should begin with <INS> and end with </INS>."
+  local body = cjson.encode { model = "sim-1", temperature = 1, messages = { { role = "user", content = meta } } }
+  local function answers(sim, n)
+    local out, attempts = {}, 0
+    while #out < n and attempts < 20 * n do
+      attempts = attempts + 1
+      local o, resp = outcome(sim, body, 0.5)
+      if o == "200" then out[#out + 1] = cjson.decode(resp.body).choices[1].message.content end
+    end
+    return out, attempts
+  end
+  local clean = answers(S.start("--seed 4 --quiet"), 12)
+  local distinct = {}
+  for _, t in ipairs(clean) do distinct[t] = true end
+  T.ok(next(distinct, next(distinct)), "the samples differ: " .. T.fmt(clean))
+  local faulty = S.start("--seed 4 --quiet --faults 429:0.2,500:0.1,reset:0.1,badjson:0.2,hang:0.1:after=5")
+  local got, attempts = answers(faulty, 12)
+  T.eq(got, clean)
+  local fired = 0
+  for _, n in pairs(faulty:stats().faults) do fired = fired + n end
+  T.ok(fired > 0 and attempts == 12 + fired, string.format("%d attempts, %d faults", attempts, fired))
+end)
+
 T.test("status faults carry the provider's shape and retry-after", function()
   local sim = S.start("--seed 1 --quiet --faults 529:1:retry-after=3")
   local resp, obj = sim:post("/v1/messages", { model = "c", max_tokens = 10, messages = { { role = "user", content = "x" } } },

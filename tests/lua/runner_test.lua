@@ -52,6 +52,20 @@ T.test("setup builds both llms; --estimate needs no API key; loopback gets a pla
   T.eq(env2.scorer, nil)
 end)
 
+T.test("--max-retries and --timeout reach both llms; their defaults are opro.llm's", function()
+  local spec = { name = "x.lua", options = runner.options(), raise = true }
+  local d = assert(cli.parse({}, spec))
+  T.eq(d.max_retries, opro.llm.DEFAULT_MAX_RETRIES)
+  T.eq(d.timeout, opro.llm.DEFAULT_TIMEOUT)
+  local o = assert(cli.parse({ "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--max-retries", "7",
+                               "--timeout", "2.5" }, spec))
+  local env = runner.setup(o, { name = "r" })
+  T.eq({ env.optimizer.max_retries, env.optimizer.timeout }, { 7, 2.5 })
+  T.eq({ env.scorer.max_retries, env.scorer.timeout }, { 7, 2.5 })
+  local _, err = cli.parse({ "--max-retries", "-1" }, spec)
+  T.contains(err, "--max-retries must be >= 0")
+end)
+
 T.test("setup with --db opens the store, records the config without secrets, resumes by name", function()
   local dir = T.tmpdir()
   local opts = { provider = "openai", base_url = "http://127.0.0.1:9/v1", db = dir .. "/r.db", seed = 3 }
