@@ -251,6 +251,33 @@ T.test("the API key never appears in errors or records, even when the server ech
   T.eq(records[1].code, "http_401")
 end)
 
+T.test("OPENAI_BASE_URL and the providers' key variables are used when no option is given", function()
+  -- a child process with only the environment: the fixture echoes the key it
+  -- received, and the client redacts exactly its own key
+  local script = T.tmpdir() .. "/env.lua"
+  T.write(script, [[
+    local provider, url = ...
+    local llm = opro.llm{ provider = provider, base_url = url ~= "" and url or nil, model = "m",
+                          headers = { ["x-scenario"] = "echo_key;id=env-" .. provider } }
+    local text, msg, code = llm:chat("who am i")
+    print(code, msg)
+  ]])
+  local cases = {
+    { "openai", "", "OPENAI_API_KEY=env-openai-key OPENAI_BASE_URL=" .. base .. "/v1" },
+    { "anthropic", base, "ANTHROPIC_API_KEY=env-anthropic-key" },
+    { "gemini", base .. "/v1beta", "GEMINI_API_KEY=env-gemini-key" },
+  }
+  for _, c in ipairs(cases) do
+    local rc, out, err = T.sh(string.format("env -u OPENAI_API_KEY -u OPENAI_BASE_URL -u ANTHROPIC_API_KEY -u GEMINI_API_KEY %s %s %s %s %s",
+      c[3], T.shquote(T.bin), script, c[1], T.shquote(c[2])))
+    T.eq(rc, 0, err)
+    T.match(out, "^http_401\t", c[1] .. ": the request reached the fixture: " .. out)
+    T.contains(out, "Incorrect API key provided: ", c[1])
+    T.contains(out, "[redacted]", c[1] .. ": the key sent was the environment's")
+    T.ok(not out:find("env-" .. c[1] .. "-key", 1, true), out)
+  end
+end)
+
 T.test("on_call records every finished call: requests, cache hits and failures", function()
   local records = {}
   local llm = client{ temperature = 0, on_call = function(r) records[#records + 1] = r end }
