@@ -77,6 +77,7 @@ function M.options(extra, defaults)
   list[#list + 1] = { "scorer-price", "string", "INPUT,OUTPUT USD per million tokens of the scorer (default: --price)" }
   list[#list + 1] = { "budget-usd", "number", "stop cleanly once this many USD are spent" }
   list[#list + 1] = { "budget-calls", "integer", "stop cleanly after this many LLM calls" }
+  list[#list + 1] = { "budget-tokens", "integer", "stop cleanly once this many tokens (input + output) are used" }
   -- exploration (docs/vectors.md)
   list[#list + 1] = { "reject-similar", "number",
     "skip, before scoring, proposals whose cosine to a text already tried is above this (e.g. 0.9)" }
