@@ -91,6 +91,10 @@ T.test("failures that persist end with nil, message, code after max_retries + 1 
   end
   local llm = client{ headers = scenario("badjson", 1) }
   T.ok(llm:chat("bad json once"), "malformed JSON is retried")
+  -- the default: 2 retries, 3 attempts
+  local d = client{ headers = scenario("500") }
+  local text, _, code, info = d:chat("default retries")
+  T.eq({ text, code, info.attempts, d:totals().retries }, { nil, "http_500", 3, 2 })
 end)
 
 T.test("4xx other than 408/409/429 are not retried; messages carry the server's message", function()
@@ -390,6 +394,13 @@ T.test("concurrency caps requests in flight", function()
   T.eq(st.requests, 16)
   T.ok(st.inflight_peak <= 4, "peak " .. st.inflight_peak)
   T.ok(st.inflight_peak >= 2, "peak " .. st.inflight_peak)
+  -- the default: 16
+  L.reset(base)
+  local d = client{ headers = { ["x-latency-ms"] = "200" } }
+  opro.map(range(40), function(i) return assert(d:chat("d" .. i)) end)
+  st = L.stats(base)
+  T.eq(st.requests, 40)
+  T.ok(st.inflight_peak <= 16 and st.inflight_peak >= 8, "default peak " .. st.inflight_peak)
 end)
 
 T.test("rpm: a full bucket lets a burst through, then requests are spaced", function()
