@@ -176,6 +176,7 @@ T.test("bad options exit 2 naming the problem", function()
     local rc, _, err = T.sh(T.shquote(S.bin) .. " " .. args)
     T.eq(rc, 2, args)
     T.contains(err, msg, args)
+    T.eq(err:find("stack traceback", 1, true), nil, args .. ": a usage error, not a crash: " .. err)
   end
 end)
 
