@@ -91,21 +91,32 @@ local function counting_llm(llm, acc, flight)
     end
   end
   local function start() if flight then flight.n = flight.n + 1 end end
+  -- a call refused by the budget sent nothing: it is not a call
+  local function settle(r, info, code)
+    if r == nil and code == "budget" then
+      if flight then
+        flight.n = flight.n - 1
+        if flight.on_done then flight.on_done() end
+      end
+    else
+      count(r ~= nil and info or nil)
+    end
+  end
   function proxy.chat(_, prompt, o)
     start()
-    local r, info, code = llm:chat(prompt, o)
-    count(r ~= nil and info or nil)
-    return r, info, code
+    local r, info, code, finfo = llm:chat(prompt, o)
+    settle(r, info, code)
+    return r, info, code, finfo
   end
   function proxy.chat_n(_, prompt, n, o)
     start()
-    local r, info, code = llm:chat_n(prompt, n, o)
-    count(r ~= nil and info or nil)
-    return r, info, code
+    local r, info, code, finfo = llm:chat_n(prompt, n, o)
+    settle(r, info, code)
+    return r, info, code, finfo
   end
   function proxy.embed(_, texts, o)
     start()
-    local r, info, code = llm:embed(texts, o)
+    local r, info, code, finfo = llm:embed(texts, o)
     if r ~= nil and type(info) == "table" and info.requests then
       -- one embed() may send several batches and answer other texts from the cache
       if flight then
@@ -117,9 +128,9 @@ local function counting_llm(llm, acc, flight)
       acc.input_tokens = acc.input_tokens + ((info.usage or {}).input_tokens or 0)
       acc.cost = acc.cost + (info.cost or 0)
     else
-      count(r ~= nil and info or nil)
+      settle(r, info, code)
     end
-    return r, info, code
+    return r, info, code, finfo
   end
   return setmetatable(proxy, { __index = function(_, k)
     local v = llm[k]
@@ -559,10 +570,14 @@ function M.optimize(o)
           if c.reused then R.reused = R.reused + 1 end
         else
           R.failures = R.failures + 1
+          -- once the budget is spent every later candidate fails alike: say it once
+          local repeat_budget = c.code == "budget" and budget ~= nil
           if c.code == "budget" then budget = c.error end
-          progress_call(progress, "log", string.format("rep %d step %d: scoring %s failed: %s (%s)",
-            r, step, c.key, tostring(c.error), tostring(c.code)))
-          if not progress then log:write(string.format("[opro] rep %d step %d: scoring failed: %s\n", r, step, tostring(c.error))) end
+          if not repeat_budget then
+            progress_call(progress, "log", string.format("rep %d step %d: scoring %s failed: %s (%s)",
+              r, step, c.key, tostring(c.error), tostring(c.code)))
+            if not progress then log:write(string.format("[opro] rep %d step %d: scoring failed: %s\n", r, step, tostring(c.error))) end
+          end
         end
       end
       return scored, budget

@@ -94,9 +94,14 @@ static int slot_open(slot *s, const sim_options *o, char *err, size_t errlen) {
   s->handler = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_settop(L, 0);
   return 0;
-fail:
-  snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "Lua error");
-  return -1;
+fail: {
+    const char *msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "Lua error";
+    /* a bad --persona/--data is the user's input: the message names it, the
+     * simulator's own stack would be noise */
+    const char *tb = strncmp(msg, "--", 2) == 0 ? strstr(msg, "\nstack traceback:") : NULL;
+    snprintf(err, errlen, "%.*s", tb ? (int)(tb - msg) : (int)strlen(msg), msg);
+    return -1;
+  }
 }
 
 int persona_init(const sim_options *o, char *err, size_t errlen) {

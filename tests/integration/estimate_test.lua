@@ -4,7 +4,7 @@ local T = require "testlib"
 local cjson = require "cjson"
 local http = require "opro.core.http"
 
-local sim_bin = T.root .. "/bin/opro-sim"
+local sim_bin = T.sim   -- $OPRO_SIM, else bin/opro-sim
 if not io.open(sim_bin, "r") then
   T.skip("estimate against opro-sim", "bin/opro-sim is not built")
   T.done()

@@ -5,7 +5,7 @@
 local T = require "testlib"
 local cjson = require "cjson"
 
-local sim_bin = T.root .. "/bin/opro-sim"
+local sim_bin = T.sim   -- $OPRO_SIM, else bin/opro-sim
 if not io.open(sim_bin, "r") then
   T.skip("examples against opro-sim", "bin/opro-sim is not built")
   T.done()

@@ -26,9 +26,9 @@ function L.fixture()
   return "http://127.0.0.1:" .. wait_port(portfile, "the fixture server")
 end
 
---- The path of bin/opro-sim, or nil when it is not built.
+--- The opro-sim binary ($OPRO_SIM, else bin/opro-sim), or nil when it is not built.
 function L.sim_bin()
-  local p = T.root .. "/bin/opro-sim"
+  local p = T.sim
   local f = io.open(p, "rb")
   if not f then return nil end
   f:close()

@@ -108,7 +108,12 @@ T.test("os.exit works from the main task", function()
 end)
 
 T.test("SIGINT stops the run with status 130", function()
-  local rc, _, err = T.sh(T.shquote(T.bin) .. " -e 'opro.sleep(30)' & pid=$!; sleep 0.3; kill -INT $pid; wait $pid")
+  -- the script marks that it runs (the loop's handler is installed by then):
+  -- a signal sent earlier to a background job would be ignored, as POSIX says
+  local ready = T.tmpdir() .. "/ready"
+  local rc, _, err = T.sh(string.format([[%s -e 'io.open(%q, "w"):close() opro.sleep(30)' & pid=$!
+    i=0; while [ ! -e %s ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
+    kill -INT $pid; wait $pid]], T.shquote(T.bin), ready, ready))
   T.eq(rc, 130)
   T.contains(err, "interrupted")
 end)

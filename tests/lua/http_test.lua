@@ -96,6 +96,24 @@ T.test("cancelling a task mid-request aborts the transfer", function()
   T.eq(t:status(), "cancelled")
 end)
 
+T.test("a failing map item cancels the others' transfers: none left in flight", function()
+  local line = debug.getinfo(1, "l").currentline + 4
+  local t0 = opro.now()
+  local err = T.raises(function()
+    opro.map({ 1, 2, 3, 4, 5, 6 }, function(i)
+      if i == 4 then opro.sleep(0.2) error("item four failed") end
+      return http.request{ url = base .. "/sleep?ms=5000" }
+    end)
+  end, "item four failed")
+  T.contains(err, "http_test.lua:" .. line .. ":")
+  T.contains(err, "stack traceback")
+  T.ok(opro.now() - t0 < 4, "did not wait for the 5 s transfers")
+  T.eq(http.stats().inflight, 0, "every transfer of the cancelled tasks was removed")
+  -- the transport still works afterwards
+  local resp = assert(http.request{ url = base .. "/echo", method = "POST", body = "after" })
+  T.eq(resp.status, 200)
+end)
+
 T.test("misuse raises", function()
   T.raises(function() http.request{} end, "field 'url'")
   T.raises(function() http.request{ url = "ftp://x" } end, "http:// or https://")

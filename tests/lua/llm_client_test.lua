@@ -91,6 +91,10 @@ T.test("failures that persist end with nil, message, code after max_retries + 1 
   end
   local llm = client{ headers = scenario("badjson", 1) }
   T.ok(llm:chat("bad json once"), "malformed JSON is retried")
+  -- the default: 2 retries, 3 attempts
+  local d = client{ headers = scenario("500") }
+  local text, _, code, info = d:chat("default retries")
+  T.eq({ text, code, info.attempts, d:totals().retries }, { nil, "http_500", 3, 2 })
 end)
 
 T.test("4xx other than 408/409/429 are not retried; messages carry the server's message", function()
@@ -251,6 +255,33 @@ T.test("the API key never appears in errors or records, even when the server ech
   T.eq(records[1].code, "http_401")
 end)
 
+T.test("OPENAI_BASE_URL and the providers' key variables are used when no option is given", function()
+  -- a child process with only the environment: the fixture echoes the key it
+  -- received, and the client redacts exactly its own key
+  local script = T.tmpdir() .. "/env.lua"
+  T.write(script, [[
+    local provider, url = ...
+    local llm = opro.llm{ provider = provider, base_url = url ~= "" and url or nil, model = "m",
+                          headers = { ["x-scenario"] = "echo_key;id=env-" .. provider } }
+    local text, msg, code = llm:chat("who am i")
+    print(code, msg)
+  ]])
+  local cases = {
+    { "openai", "", "OPENAI_API_KEY=env-openai-key OPENAI_BASE_URL=" .. base .. "/v1" },
+    { "anthropic", base, "ANTHROPIC_API_KEY=env-anthropic-key" },
+    { "gemini", base .. "/v1beta", "GEMINI_API_KEY=env-gemini-key" },
+  }
+  for _, c in ipairs(cases) do
+    local rc, out, err = T.sh(string.format("env -u OPENAI_API_KEY -u OPENAI_BASE_URL -u ANTHROPIC_API_KEY -u GEMINI_API_KEY %s %s %s %s %s",
+      c[3], T.shquote(T.bin), script, c[1], T.shquote(c[2])))
+    T.eq(rc, 0, err)
+    T.match(out, "^http_401\t", c[1] .. ": the request reached the fixture: " .. out)
+    T.contains(out, "Incorrect API key provided: ", c[1])
+    T.contains(out, "[redacted]", c[1] .. ": the key sent was the environment's")
+    T.ok(not out:find("env-" .. c[1] .. "-key", 1, true), out)
+  end
+end)
+
 T.test("on_call records every finished call: requests, cache hits and failures", function()
   local records = {}
   local llm = client{ temperature = 0, on_call = function(r) records[#records + 1] = r end }
@@ -363,6 +394,13 @@ T.test("concurrency caps requests in flight", function()
   T.eq(st.requests, 16)
   T.ok(st.inflight_peak <= 4, "peak " .. st.inflight_peak)
   T.ok(st.inflight_peak >= 2, "peak " .. st.inflight_peak)
+  -- the default: 16
+  L.reset(base)
+  local d = client{ headers = { ["x-latency-ms"] = "200" } }
+  opro.map(range(40), function(i) return assert(d:chat("d" .. i)) end)
+  st = L.stats(base)
+  T.eq(st.requests, 40)
+  T.ok(st.inflight_peak <= 16 and st.inflight_peak >= 8, "default peak " .. st.inflight_peak)
 end)
 
 T.test("rpm: a full bucket lets a burst through, then requests are spaced", function()

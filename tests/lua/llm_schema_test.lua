@@ -6,9 +6,13 @@ local T = require "testlib"
 local L = require "llmtest"
 local cjson = require "cjson"
 
-local spec = os.getenv("OPENAI_SPEC") or (T.root .. "/../shared/specs/openai-openapi.json")
-if not T.read(spec) then spec = "/work/shared/specs/openai-openapi.json" end
-local have_spec = T.read(spec) ~= nil
+-- the spec: $OPRO_SPECS/openai-openapi.json, else ../shared/specs beside the
+-- checkout (or beside its parent, for a worktree under a subdirectory)
+local spec
+for _, d in ipairs({ os.getenv("OPRO_SPECS") or false, T.root .. "/../shared/specs", T.root .. "/../../shared/specs" }) do
+  if d and T.read(d .. "/openai-openapi.json") then spec = d .. "/openai-openapi.json"; break end
+end
+local have_spec = spec ~= nil
 local rc_py = T.sh("python3 -c 'import jsonschema, referencing'")
 
 local function validate(schema, docs)
@@ -21,7 +25,7 @@ local function validate(schema, docs)
 end
 
 if not have_spec then
-  T.skip("chat request bodies validate against CreateChatCompletionRequest", "openai-openapi.json is absent (" .. spec .. ")")
+  T.skip("chat request bodies validate against CreateChatCompletionRequest", "openai-openapi.json is absent ($OPRO_SPECS, ../shared/specs)")
   T.skip("embedding request bodies validate against CreateEmbeddingRequest", "openai-openapi.json is absent")
   T.done()
 end

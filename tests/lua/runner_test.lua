@@ -14,6 +14,8 @@ T.test("options() keeps the common flags, changes defaults, adds budget flags", 
   local o2 = assert(cli.parse({ "--steps", "7", "--budget-calls", "100" }, spec))
   T.eq(o2.steps, 7)
   T.eq(o2.budget_calls, 100)
+  local o3 = assert(cli.parse({ "--budget-tokens", "5000", "--budget-usd", "0.5" }, spec))
+  T.eq({ o3.budget_tokens, o3.budget_usd }, { 5000, 0.5 })
   T.contains(cli.usage(spec), "(default 500)")
   -- the shared list itself is unchanged
   T.eq(assert(cli.parse({}, { options = cli.common(), raise = true })).steps, 10)

@@ -61,6 +61,10 @@ T.test("the hidden quality rewards good wording and stays below 1", function()
   local bad = persona._quality("Just guess quickly.")
   T.ok(good > bad + 0.3, good .. " vs " .. bad)
   T.ok(good < 1 and bad > 0)
+  -- length matters: the same advice buried in 80 more words scores lower
+  local long = persona._quality("Let's think step by step and double-check each calculation carefully. "
+    .. ("Read the whole question again before you write anything at all. "):rep(8))
+  T.ok(long < good - 0.1, string.format("long %.3f vs %.3f", long, good))
 end)
 
 T.done()
