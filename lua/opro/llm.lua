@@ -325,9 +325,13 @@ local function reserve(self, tokens, usd)
   local shared = self.meter
   local t2
   if shared then
-    local msg
-    t2, msg = shared:reserve(1, tokens, usd)
-    if not t2 then return nil, msg end
+    while true do
+      local msg, may_wait
+      t2, msg, may_wait = shared:reserve(1, tokens, usd)
+      if t2 then break end
+      -- only the estimates of calls in flight are in the way: wait for one to settle
+      if not (may_wait and shared:wait_settle()) then return nil, msg end
+    end
   end
   return self.own:reserve(1, tokens, usd), t2
 end

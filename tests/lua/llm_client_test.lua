@@ -215,6 +215,36 @@ T.test("budget: a call that would exceed it is refused with code 'budget' and no
   T.contains(msg, "budget")
 end)
 
+T.test("a token budget waits for calls in flight instead of refusing on their estimates", function()
+  L.reset(base)
+  -- each call reserves about 100 output tokens but uses a handful: eight at
+  -- once would reserve more than the budget, yet all eight fit in it
+  local m = opro.llm.meter{ budget = { tokens = 500 } }
+  local llm = client{ meter = m, max_tokens = 100, concurrency = 8, headers = { ["x-latency-ms"] = "100" } }
+  local res = opro.map(range(8), function(i)
+    local text, _, code = llm:chat("tokens " .. i)
+    return text and "ok" or code
+  end)
+  for i = 1, 8 do T.eq(res[i], "ok", "call " .. i) end
+  T.eq(L.stats(base).requests, 8)
+  local t = m:totals()
+  T.ok(t.input_tokens + t.output_tokens <= 500, "within the budget: " .. (t.input_tokens + t.output_tokens))
+  T.eq(m.r_tokens, 0)
+  -- once what is really spent leaves no room, calls are refused, not parked
+  local m2 = opro.llm.meter{ budget = { tokens = 120 } }
+  local llm2 = client{ meter = m2, max_tokens = 100, concurrency = 8 }
+  local res2 = opro.map(range(4), function(i)
+    local text, _, code = llm2:chat("again " .. i)
+    return text and "ok" or code
+  end)
+  local n_ok, n_budget = 0, 0
+  for _, r in ipairs(res2) do
+    if r == "ok" then n_ok = n_ok + 1 elseif r == "budget" then n_budget = n_budget + 1 end
+  end
+  T.ok(n_ok >= 1 and n_budget >= 1 and n_ok + n_budget == 4, "ok " .. n_ok .. ", budget " .. n_budget)
+  T.ok(m2:totals().input_tokens + m2:totals().output_tokens <= 120)
+end)
+
 T.test("a call cancelled in flight gives back its budget reservation and its concurrency permit", function()
   local m = opro.llm.meter{ budget = { calls = 2 } }
   local llm = client{ meter = m, concurrency = 1, headers = { ["x-latency-ms"] = "2000" } }

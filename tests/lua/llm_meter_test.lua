@@ -40,6 +40,35 @@ T.test("token and dollar budgets refuse a call before it could exceed them", fun
   T.near(m2:remaining().usd, 0.001, 1e-12)
 end)
 
+T.test("a token or dollar refusal says whether waiting for the calls in flight could help", function()
+  local m = opro.llm.meter{ budget = { tokens = 1000, usd = 1, calls = 10 } }
+  local a = assert(m:reserve(1, 900, 0.5))
+  local none, msg, may_wait = m:reserve(1, 300, 0.1)
+  T.eq(none, nil); T.contains(msg, "tokens"); T.eq(may_wait, true, "300 fits in the 0 really used")
+  none, msg, may_wait = m:reserve(1, 1200, 0.1)
+  T.eq(may_wait, false, "1200 can never fit")
+  none, msg, may_wait = m:reserve(1, 10, 0.6)
+  T.contains(msg, "$"); T.eq(may_wait, true)
+  local woke = false
+  local t = opro.spawn(function()
+    local ticket, _, wait = m:reserve(1, 300, 0.1)
+    while not ticket and wait do
+      T.ok(m:wait_settle())
+      ticket, _, wait = m:reserve(1, 300, 0.1)
+    end
+    woke = ticket ~= nil
+  end)
+  opro.sleep(0.01)
+  T.eq(woke, false, "parked while the first call is in flight")
+  m:settle(a, 1, 50, 50, 0.05, false)
+  opro.wait(t)
+  T.eq(woke, true, "woken by the settle and reserved")
+  local c = opro.llm.meter{ budget = { calls = 1 } }
+  assert(c:reserve(1, 1, 0))
+  none, msg, may_wait = c:reserve(1, 1, 0)
+  T.eq(may_wait, nil, "a calls budget never waits: calls in flight always count")
+end)
+
 T.test("bad budgets raise", function()
   T.raises(function() opro.llm.meter{ budget = { dollars = 1 } } end, "unknown budget field 'dollars'")
   T.raises(function() opro.llm.meter{ budget = { usd = -1 } } end, ">= 0")
