@@ -36,7 +36,54 @@ local function example(name, args)
   local line = out:match("([^\n]+)\n*$") or ""
   local ok, v = pcall(cjson.decode, line)
   if not ok then error(name .. " did not print a JSON summary: " .. out .. "\n" .. err, 2) end
+  -- the --json summary: per rep steps, found, best, unique, calls, tokens;
+  -- totals; wall time
+  local function count(x) return type(x) == "number" and x >= 0 and x == math.floor(x) end
+  T.ok(type(v.reps) == "table" and #v.reps >= 1, name .. ": reps")
+  for _, r in ipairs(v.reps) do
+    for _, f in ipairs { "steps", "unique", "calls", "tokens" } do
+      T.ok(count(r[f]), name .. ": reps[].".. f .. " = " .. tostring(r[f]))
+    end
+    T.ok(type(r.found) == "boolean", name .. ": reps[].found")
+    T.ok(type(r.best) == "table" and r.best.score ~= nil and r.best.solution ~= nil, name .. ": reps[].best")
+  end
+  T.ok(type(v.totals) == "table" and count(v.totals.calls) and count(v.totals.tokens),
+    name .. ": totals")
+  T.ok(type(v.wall) == "number" and v.wall > 0, name .. ": wall")
   return v, out, err
+end
+
+-- a small data directory in the reference layout, made of problems the
+-- simulator can solve: GSM8K train (200) and test (30) files and one BBH task
+-- (50 examples)
+local data = dir .. "/data"
+do
+  local problems = require "opro.sim.problems"
+  os.execute("mkdir -p " .. data .. "/gsm_data " .. data .. "/BIG-Bench-Hard-data " .. data .. "/MultiArith-data")
+  local function tsv(path, items)
+    local lines = {}
+    for i, it in ipairs(items) do lines[i] = it.input .. "\t" .. it.target end
+    T.write(path, table.concat(lines, "\n") .. "\n")
+  end
+  local all = problems.generate(230, 4)
+  tsv(data .. "/gsm_data/gsm_train.tsv", { table.unpack(all, 1, 200) })
+  tsv(data .. "/gsm_data/gsm_test.tsv", { table.unpack(all, 201, 230) })
+  local ex = {}
+  for i, it in ipairs(problems.generate(50, 9)) do ex[i] = { input = it.input, target = it.target } end
+  T.write(data .. "/BIG-Bench-Hard-data/multistep_arithmetic_two.json", cjson.encode{ examples = ex })
+  local ma = {}
+  for i, it in ipairs(problems.generate(5, 3)) do ma[i] = { sQuestion = it.input, lSolutions = { tonumber(it.target) } } end
+  T.write(data .. "/MultiArith-data/MultiArith.json", cjson.encode(ma))
+end
+
+-- {split = {distinct candidates, rows, distinct items}} from a run database
+local function evaluations(db)
+  local st = assert(opro.store.open(db))
+  local rows = st:_rows("SELECT split, count(DISTINCT key) AS k, count(*) AS n, count(DISTINCT idx) AS items FROM evaluations GROUP BY split")
+  st:close()
+  local by = {}
+  for _, r in ipairs(rows) do by[r.split] = { keys = r.k, rows = r.n, items = r.items } end
+  return by
 end
 
 T.test("the demo run (gsm8k.lua --demo) improves its best training score over 10 steps", function()
@@ -47,6 +94,31 @@ T.test("the demo run (gsm8k.lua --demo) improves its best training score over 10
   T.ok(r.curve[11] > r.curve[1], string.format("best went from %s to %s", r.curve[1], r.curve[11]))
   T.ok(r.unique > 10, "explored " .. r.unique .. " instructions")
   T.ok(s.totals.calls > 80 and s.totals.tokens > 0)
+end)
+
+T.test("gsm8k.lua --data-dir: trains on 3.5% of the train split, evaluates the top instructions on the test split", function()
+  local db = dir .. "/gsm8k.db"
+  local s = example("gsm8k.lua", "--data-dir " .. data .. " --steps 3 --seed 2 --evaluate-top 2 --db " .. db)
+  T.eq(s.reps[1].steps, 3)
+  local ev = evaluations(db)
+  T.eq(ev.train.items, 7, "int(0.035 x 200) training problems")
+  T.eq(ev.train.rows, 7 * ev.train.keys, "every candidate scored on the same 7")
+  T.eq(ev.test.keys, 2, "the top 2 instructions evaluated")
+  T.eq(ev.test.items, 30, "on the whole test file")
+  T.eq(#s.evaluations, 2)
+  for _, e in ipairs(s.evaluations) do T.ok(e.test >= 0 and e.test <= 1 and e.train ~= nil) end
+end)
+
+T.test("bbh.lua --data-dir: trains on 20% of the task, evaluates on the other 80%", function()
+  local db = dir .. "/bbh.db"
+  local s = example("bbh.lua", "--task multistep_arithmetic_two --data-dir " .. data ..
+    " --steps 2 --seed 1 --evaluate-top 1 --db " .. db)
+  T.eq(s.reps[1].steps, 2)
+  local ev = evaluations(db)
+  T.eq(ev.train.items, 10)
+  T.eq(ev.test.items, 40)
+  T.eq(ev.test.keys, 1)
+  T.eq(#s.evaluations, 1)
 end)
 
 T.test("linear_regression.lua finds (15, 14) in all 5 reps", function()
@@ -92,10 +164,42 @@ T.test("evaluate.lua writes one JSON line per item", function()
   for line in io.lines(out) do
     n = n + 1
     local v = cjson.decode(line)
-    T.ok(v.index ~= nil and v.question and v.target and v.response and v.correct ~= nil, line)
+    T.ok(type(v.index) == "number" and type(v.question) == "string" and type(v.target) == "string"
+      and type(v.response) == "string" and type(v.correct) == "boolean", line)
+    T.ok(type(v.prediction) == "string" or v.prediction == cjson.null, line)
   end
   T.eq(n, 6)
   T.match(err, "/6 correct")
+end)
+
+T.test("evaluate.lua on a dataset directory: splits, --position, --json; an empty split is a clear error", function()
+  local out = dir .. "/eval_bbh.jsonl"
+  local rc, stdout, err = T.run(string.format("%s/examples/evaluate.lua --base-url %s --model sim-1 --data-dir %s "
+    .. "--dataset bbh:multistep_arithmetic_two --split test --position A_begin --instruction %s --out %s --json",
+    T.root, base, data, T.shquote("Let's think step by step."), out))
+  T.eq(rc, 0, err)
+  local summary = cjson.decode(stdout)
+  T.eq(summary.items, 40, "the held-out 80%")
+  local n, correct = 0, 0
+  for line in io.lines(out) do
+    local v = cjson.decode(line)
+    n = n + 1
+    if v.correct then correct = correct + 1 end
+    T.ok(v.correct == (v.prediction == v.target), "correct iff the prediction is the target: " .. line)
+  end
+  T.eq(n, 40)
+  T.eq(summary.correct, correct)
+  T.ok(correct > 0, "the simulator solves some")
+  rc, stdout = T.run(string.format("%s/examples/evaluate.lua --base-url %s --model sim-1 --data-dir %s --dataset gsm8k --split all",
+    T.root, base, data))
+  T.eq(rc, 0)
+  T.eq(select(2, stdout:gsub("\n", "")), 230, "--split all: train and test files")
+  rc, stdout, err = T.run(string.format("%s/examples/evaluate.lua --base-url %s --model sim-1 --data-dir %s --dataset multiarith --split train",
+    T.root, base, data))
+  T.eq(rc, 1)
+  T.eq(stdout, "")
+  T.contains(err, "multiarith has no items in the train split")
+  T.ok(not err:find("traceback", 1, true), err)
 end)
 
 T.test("every example answers --help", function()
