@@ -146,6 +146,72 @@ T.test("tsp.lua reports gaps for n = 10 against the exact optimum", function()
   end
 end)
 
+T.test("--instance replays exact instances (linear regression, TSP); a bad instance file is named", function()
+  -- linear regression: the reference's data shape, 3 starting pairs of our own
+  local X, y = {}, {}
+  for i = 1, 50 do X[i] = i; y[i] = 15 * i + 14 + ((i * 7919) % 11 - 5) / 10 end
+  local lr = T.write(dir .. "/lr.json", cjson.encode{
+    { X = X, y = y, w_true = 15, b_true = 14, init = { { 12, 10 }, { 18, 20 }, { 11, 17 } } } })
+  local db = dir .. "/lr_instance.db"
+  local s = example("linear_regression.lua", "--reps 2 --steps 60 --instance " .. lr .. " --db " .. db)
+  T.eq(s.found_reps, 2)
+  local st = assert(opro.store.open(db))
+  local run = assert(st:last("linear_regression"))
+  for rep = 1, 2 do
+    local init = {}
+    for _, e in ipairs(run:candidates{ rep = rep, step = 0 }) do init[#init + 1] = string.format("%d,%d", e.solution.w, e.solution.b) end
+    table.sort(init)
+    T.eq(init, { "11,17", "12,10", "18,20" }, "rep " .. rep .. " starts from the file's pairs")
+  end
+  st:close()
+  -- TSP: 7 nodes, two starting tours; the optimum is checked by brute force
+  local coords = { { 0, 0 }, { 40, 5 }, { 80, -10 }, { 70, 60 }, { 20, 70 }, { -30, 40 }, { -50, -20 } }
+  local tsp = T.write(dir .. "/tsp.json", cjson.encode{ { coords = coords, init = { { 0, 3, 1, 5, 2, 6, 4 }, { 0, 6, 5, 4, 3, 2, 1 } } } })
+  db = dir .. "/tsp_instance.db"
+  s = example("tsp.lua", "--steps 4 --instance " .. tsp .. " --db " .. db)
+  local function len(t)
+    local d = 0
+    for i = 1, #t do
+      local a, b = coords[t[i] + 1], coords[t[i % #t + 1] + 1]
+      d = d + math.sqrt((a[1] - b[1]) ^ 2 + (a[2] - b[2]) ^ 2)
+    end
+    return d
+  end
+  local best = math.huge
+  local function perm(t, k)
+    if k > #t then best = math.min(best, len(t)); return end
+    for i = k, #t do
+      t[k], t[i] = t[i], t[k]; perm(t, k + 1); t[k], t[i] = t[i], t[k]
+    end
+  end
+  perm({ 0, 1, 2, 3, 4, 5, 6 }, 2)
+  T.near(s.gaps[1].optimum, best, 1e-6)
+  st = assert(opro.store.open(db))
+  run = assert(st:last("tsp"))
+  local init = {}
+  for _, e in ipairs(run:candidates{ step = 0 }) do init[#init + 1] = table.concat(e.solution, ",") end
+  table.sort(init)
+  T.eq(init, { "0,3,1,5,2,6,4", "0,6,5,4,3,2,1" })
+  st:close()
+  -- bad files: named with the instance, exit 2, nothing called
+  local bad = T.write(dir .. "/bad.json", cjson.encode{ { coords = coords, init = { { 0, 1, 2 } } }, 7 })
+  local rc, out, err = T.run(string.format("%s/examples/tsp.lua --base-url %s --model sim-1 --instance %s",
+    T.root, base, bad))
+  T.eq(rc, 2)
+  T.eq(out, "")
+  T.contains(err, "tsp.lua: " .. bad .. ": instance 1: ")
+  T.contains(err, "init[1]")
+  T.ok(not err:find("traceback", 1, true), err)
+  rc, out, err = T.run(string.format("%s/examples/linear_regression.lua --base-url %s --model sim-1 --instance %s",
+    T.root, base, dir .. "/missing.json"))
+  T.eq(rc, 2)
+  T.contains(err, "linear_regression.lua: " .. dir .. "/missing.json: No such file")
+  rc, out, err = T.run(string.format("%s/examples/linear_regression.lua --base-url %s --model sim-1 --instance %s",
+    T.root, base, bad))
+  T.eq(rc, 2)
+  T.contains(err, "instance 1: opro.task.linear_regression: instance.X")
+end)
+
 T.test("claude_md.lua runs its shell objective", function()
   local s = example("claude_md.lua", "--steps 3 --candidates 3")
   local r = s.reps[1]
@@ -208,7 +274,17 @@ T.test("every example answers --help", function()
     local rc, out = T.run(T.root .. "/examples/" .. name .. " --help")
     T.eq(rc, 0, name)
     T.contains(out, "usage: opro-lua " .. name)
-    T.contains(out, "--base-url")
+    -- the common flags, from the one shared parser
+    for _, flag in ipairs { "--base-url", "--provider", "--model", "--optimizer-model", "--scorer-model", "--steps",
+                            "--candidates", "--reps", "--seed", "--concurrency", "--db", "--resume", "--json" } do
+      T.ok(out:find("\n  " .. flag .. " ", 1, true), name .. " --help lists " .. flag)
+    end
+  end
+  for _, name in ipairs { "gsm8k.lua", "bbh.lua", "evaluate.lua" } do
+    T.contains(select(2, T.run(T.root .. "/examples/" .. name .. " --help")), "\n  --data-dir ", name)
+  end
+  for _, name in ipairs { "linear_regression.lua", "tsp.lua" } do
+    T.contains(select(2, T.run(T.root .. "/examples/" .. name .. " --help")), "\n  --instance ", name)
   end
 end)
 
