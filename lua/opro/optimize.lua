@@ -175,7 +175,8 @@ local function validate_opts(o)
   end
   if o.hooks ~= nil then
     if type(o.hooks) ~= "table" then error("opro.optimize: hooks must be a table", 3) end
-    local known = { before_step = true, after_propose = true, after_score = true, after_step = true }
+    local known = { before_step = true, meta_prompt = true, after_propose = true, after_score = true,
+                    after_step = true }
     for k, v in pairs(o.hooks) do
       if not known[k] then error("opro.optimize: unknown hook '" .. tostring(k) .. "'", 3) end
       if not callable(v) then error("opro.optimize: hook " .. k .. " must be a function", 3) end
@@ -641,6 +642,16 @@ function M.optimize(o)
       local meta = template(R.history, topts)
       if type(meta) ~= "string" then
         error(string.format("opro.optimize: the template returned a %s (a string expected)", type(meta)), 0)
+      end
+      if hooks.meta_prompt then
+        -- sees (and may replace) the meta-prompt before the optimizer is asked
+        local repl = hooks.meta_prompt(meta, ctx)
+        if repl ~= nil then
+          if type(repl) ~= "string" then
+            error(string.format("opro.optimize: the meta_prompt hook returned a %s (a string or nil expected)", type(repl)), 0)
+          end
+          meta = repl
+        end
       end
       R.last_meta_prompt = meta
 

@@ -192,6 +192,11 @@ T.test("hooks run in order each step and may replace candidates and stop", funct
   local res = optimize{ task = task, optimizer = opt, steps = 5, candidates_per_step = 2, quiet = true,
     hooks = {
       before_step = function(ctx) events[#events + 1] = "before:" .. ctx.step end,
+      meta_prompt = function(meta, ctx)
+        events[#events + 1] = "meta:" .. ctx.step
+        T.match(meta, "^step " .. ctx.step .. "\n")
+        return meta .. "\nEXTRA " .. ctx.step
+      end,
       after_propose = function(cands, ctx)
         events[#events + 1] = "propose:" .. ctx.step
         -- replace the proposals by one of our own
@@ -206,8 +211,11 @@ T.test("hooks run in order each step and may replace candidates and stop", funct
         if ctx.step == 2 then return "stop", "enough" end
       end,
     } }
-  T.eq(events, { "score:0:1", "before:1", "propose:1", "score:1:1", "after:1",
-                 "before:2", "propose:2", "score:2:1", "after:2" })
+  T.eq(events, { "score:0:1", "before:1", "meta:1", "propose:1", "score:1:1", "after:1",
+                 "before:2", "meta:2", "propose:2", "score:2:1", "after:2" })
+  -- the optimizer was asked the meta-prompt the hook returned
+  T.match(opt.calls[1].prompt, "\nEXTRA 1$")
+  T.match(opt.calls[#opt.calls].prompt, "\nEXTRA 2$")
   T.eq(task.scored, { 1, 101, 102 })
   T.eq(res.reps[1].stop_reason, "enough")
   T.eq(res.history[2].score, -((101 - 42) ^ 2) + 1)
@@ -433,6 +441,9 @@ T.test("bad options raise clear errors", function()
            "steps must be an integer")
   T.raises(function() optimize{ task = number_task(), optimizer = fake_optimizer(), hooks = { before = print } } end,
            "unknown hook 'before'")
+  T.raises(function() optimize{ task = number_task(), optimizer = fake_optimizer(), quiet = true, steps = 1,
+                                hooks = { meta_prompt = function() return 42 end } } end,
+           "meta_prompt hook returned a number")
   T.raises(function() optimize{ task = { key = function() end }, optimizer = fake_optimizer() } end,
            "no score method")
   local t = number_task()
