@@ -317,11 +317,17 @@ local function make_progress(o, reps, steps, better)
     local ok, p = pcall(P.new, { total_steps = steps, reps = reps, stream = o.log or io.stderr })
     if ok and p then
       local best
+      -- reps run concurrently: the line counts the steps and candidates of
+      -- all of them (the ETA comes from the steps done over all reps)
+      local rep_steps, rep_cands = {}, {}
       return {
         step = function(_, s)
           if s.best ~= nil and (best == nil or better(s.best, best)) then best = s.best end
-          p:update{ rep = s.rep, step = s.step, candidates = s.candidates, tokens = s.totals.tokens,
-                    cost = s.totals.cost or 0, best = best, inflight = s.inflight }
+          rep_steps[s.rep], rep_cands[s.rep] = s.step, s.candidates or 0
+          local done, cands = 0, 0
+          for r, n in pairs(rep_steps) do done = done + n; cands = cands + rep_cands[r] end
+          p:update{ rep = s.rep, step = s.step, candidates = cands, tokens = s.totals.tokens,
+                    cost = s.totals.cost or 0, best = best, inflight = s.inflight, done = done }
         end,
         calls = function(_, t) p:update{ tokens = t.tokens, cost = t.cost or 0, inflight = t.inflight } end,
         log = function(_, msg) p:log(msg) end,

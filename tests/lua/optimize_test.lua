@@ -353,6 +353,23 @@ T.test("reps run concurrently, each with its own PRNG and its own task", functio
   end
 end)
 
+T.test("the progress line counts the candidates and steps of all (concurrent) reps", function()
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  local res = optimize{ task = number_task(), optimizer = fake_optimizer(), steps = 2, candidates_per_step = 3,
+                        reps = 2, seed = 3, log = f, stop_when_found = false }
+  f:close()
+  local text = T.read(path)
+  os.remove(path)
+  local lines = {}
+  for l in text:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  T.contains(text, "rep 1/2 | step 2/2 | ")
+  T.contains(text, "rep 2/2 | step 2/2 | ")
+  local last = lines[#lines - 1]
+  T.match(last, "rep %d/2 | step 2/2 | " .. (res.reps[1].unique + res.reps[2].unique) .. " candidates", text)
+  T.match(last, "ETA 0s$", "every step of both reps done")
+end)
+
 T.test("a run is deterministic under a seed, whatever the completion order", function()
   local function once(seed, jitter)
     local opt = fake_optimizer{ delay = function(sample) return jitter and ((sample * 7919) % 13) / 1000 or 0 end }
