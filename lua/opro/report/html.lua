@@ -280,7 +280,9 @@ local function candidates_table(d)
   for _, c in ipairs(d.candidates) do
     local isbest = best and c.key == best.key and c.rep == best.rep
     local text = c.text or ""
-    local err = c.parse_error and string.format('<div class="err">parse error: %s</div>', esc(c.parse_error)) or ""
+    -- an exploration stage's rejection is not a parse error
+    local err = c.parse_error and string.format('<div class="err">%s: %s</div>',
+      tostring(c.parse_error):find("^rejected before scoring") and "not scored" or "parse error", esc(c.parse_error)) or ""
     out[#out + 1] = string.format(
       '<tr%s><td class="num">%d</td><td class="num">%d</td><td class="num" data-v="%s">%s</td><td class="num" data-v="%s">%s</td><td class="text">%s%s</td></tr>',
       isbest and ' class="best"' or "", c.rep, c.step, c.score and num(c.score, 17) or "", esc(num(c.score)),
@@ -399,15 +401,17 @@ local function metrics_section(d)
   end
   if #names == 0 then return "" end
   table.sort(names)
-  local out = { diversity_chart(d), "<h2>Step metrics</h2>", '<table id="metrics" class="sortable"><thead><tr><th class="num">rep</th><th class="num">step</th>' }
-  for _, k in ipairs(names) do out[#out + 1] = '<th class="num">' .. esc(k) .. "</th>" end
+  local out = { diversity_chart(d), "<h2>Step metrics</h2>",
+    '<div class="scroll"><table id="metrics" class="sortable"><thead><tr><th class="num">rep</th><th class="num">step</th>' }
+  -- long metric names may break after their underscores
+  for _, k in ipairs(names) do out[#out + 1] = '<th class="num wrap">' .. esc(k):gsub("_", "_<wbr>") .. "</th>" end
   out[#out + 1] = "</tr></thead><tbody>"
   for _, m in ipairs(d.metrics) do
     local row = { string.format('<tr><td class="num">%d</td><td class="num">%d</td>', m.rep, m.step) }
     for _, k in ipairs(names) do row[#row + 1] = '<td class="num">' .. esc(num(m.metrics[k])) .. "</td>" end
     out[#out + 1] = table.concat(row) .. "</tr>"
   end
-  out[#out + 1] = "</tbody></table>"
+  out[#out + 1] = "</tbody></table></div>"
   return table.concat(out, "\n")
 end
 
