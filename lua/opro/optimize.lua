@@ -390,6 +390,19 @@ function M.optimize(o)
     check_task(t, string.format("opro.optimize (rep %d)", r))
     tasks[r] = t
   end
+  -- what each rep's task is, in the run's config (config.task): its kind,
+  -- its direction and what task:describe() adds (TSP nodes, the true line),
+  -- so the report of a stored run knows which score is best and what to draw
+  if run and type(run.record_task) == "function" then
+    for r = 1, nreps do
+      local t = tasks[r]
+      local d = { rep = r, kind = t.kind, better = t.better or "higher" }
+      if type(t.describe) == "function" then
+        for key, v in pairs(t:describe() or {}) do if d[key] == nil then d[key] = v end end
+      end
+      run:record_task(d)
+    end
+  end
 
   local started = opro.now()
   local progress = make_progress(o, nreps, steps, better_fn(tasks[1].better))

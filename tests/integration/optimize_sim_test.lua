@@ -193,6 +193,25 @@ T.test("--instance replays exact instances (linear regression, TSP); a bad insta
   table.sort(init)
   T.eq(init, { "0,3,1,5,2,6,4", "0,6,5,4,3,2,1" })
   st:close()
+  -- the HTML reports of these real runs know the direction and the instance
+  -- (recorded by the loop: run:record_task), not only synthetic configs
+  local function html(path)
+    local out = path .. ".html"
+    local rc, _, err = T.run("report " .. T.shquote(path) .. " -o " .. T.shquote(out))
+    T.eq(rc, 0, err)
+    return T.read(out)
+  end
+  local page = html(dir .. "/lr_instance.db")
+  T.contains(page, "best so far (lower is better)")
+  T.match(page, "<b>Best</b> %(rep %d, step %d+, score [^)]*%):</p><pre class=\"best\">w=15, b=14</pre>")
+  T.contains(page, "true w=15, b=14")
+  T.contains(page, "score (log scale)", "losses over orders of magnitude")
+  page = html(db)
+  T.contains(page, "best so far (lower is better)")
+  T.match(page, '<polygon class="tour" points="[^"]+"')
+  local _, nodes = page:gsub('<circle class="node"', "")
+  T.eq(nodes, 7)
+  T.contains(page, "score " .. string.format("%.4g", s.reps[1].best.score) .. ")")
   -- bad files: named with the instance, exit 2, nothing called
   local bad = T.write(dir .. "/bad.json", cjson.encode{ { coords = coords, init = { { 0, 1, 2 } } }, 7 })
   local rc, out, err = T.run(string.format("%s/examples/tsp.lua --base-url %s --model sim-1 --instance %s",
