@@ -601,11 +601,16 @@ function M.optimize(o)
       if run and run.record_metrics then run:record_metrics{ rep = r, step = step, metrics = m } end
     end
 
-    -- user-given history (step -1, as in the reference), not scored again
+    -- user-given history (step -1, as in the reference), not scored again;
+    -- recorded with the run so that its store and report hold the whole
+    -- history the optimizer saw (e.g. continuous mode's feedback log)
     for _, h in ipairs(o.history or base_task.history or {}) do
       local c = make_candidate(h.solution, -1, { score = h.score })
       if not R.seen[c.key] and c.score ~= nil then
         R.seen[c.key] = true
+        local details = type(h.details) == "table" and shallow_copy(h.details) or {}
+        details.given = true
+        record_candidate(c, { details = details })
         add_history(c)
       end
     end

@@ -311,10 +311,27 @@ T.test("custom_template.lua and continuous.lua run", function()
   local s = example("custom_template.lua", "--steps 3 --candidates 4")
   T.eq(s.reps[1].steps, 3)
   local log = T.write(dir .. "/feedback.jsonl",
-    '{"prompt": "Solve it.", "score": 0.4}\n{"prompt": "Think step by step and solve it.", "score": 0.6}\n')
-  local c = example("continuous.lua", "--log " .. log .. " --demo --steps 2 --candidates 4")
+    '{"prompt": "Solve it.", "score": 0.4}\n{"prompt": "Think step by step and solve it.", "score": 0.6}\n'
+    .. '{"prompt": "Solve it.", "score": 0.2}\n')
+  local db = dir .. "/continuous.db"
+  local c = example("continuous.lua", "--log " .. log .. " --demo --steps 2 --candidates 4 --db " .. db)
   T.eq(c.reps[1].steps, 2)
   T.ok(c.best.score >= 0.6, "the log's best is kept")
+  -- the log is the stored history at step -1, one entry per prompt (mean score)
+  local st = assert(opro.store.open(db))
+  local given = {}
+  for _, e in ipairs(assert(st:last("continuous")):candidates{ step = -1 }) do given[e.key] = e end
+  st:close()
+  T.near(given["Solve it."].score, 0.3, 1e-12)
+  T.eq(given["Solve it."].details.feedback, 2)
+  T.near(given["Think step by step and solve it."].score, 0.6, 1e-12)
+  -- a bad line is named before anything is called
+  local bad = T.write(dir .. "/bad_feedback.jsonl", '{"prompt": "a", "score": 1}\n{"prompt": "b"}\n')
+  local rc, out, err = T.run(string.format("%s/examples/continuous.lua --base-url %s --model sim-1 --demo --log %s",
+    T.root, base, bad))
+  T.eq(rc, 2)
+  T.eq(out, "")
+  T.contains(err, "continuous.lua: " .. bad .. ":2: field 'score' (a number) is missing")
 end)
 
 T.done()

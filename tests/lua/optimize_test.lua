@@ -130,6 +130,22 @@ T.test("a candidate seen before is never scored again (within the run)", functio
   T.eq(res.reps[1].duplicates, 3 * 4 * 2 - 1)
 end)
 
+T.test("a given history (step -1) is shown, never scored, and recorded with the run", function()
+  local task = number_task{ initial = { 1 } }
+  local run = fake_run()
+  local res = optimize{ task = task, optimizer = fake_optimizer{ reply = function() return "[3]" end },
+                        steps = 1, candidates_per_step = 1, run = run, quiet = true,
+                        history = { { solution = 40, score = -4, details = { feedback = 2 } }, { solution = 1, score = -9 } } }
+  T.eq(task.scored, { 3 }, "neither the given entries nor the initial solution already given are scored")
+  T.eq(res.best.solution, 40)
+  local given = {}
+  for _, c in ipairs(run.cands) do if c.step == -1 then given[#given + 1] = c end end
+  T.eq(#given, 2)
+  T.eq(given[1].key, "40")
+  T.eq(given[1].score, -4)
+  T.eq(given[1].details, { feedback = 2, given = true })
+end)
+
 T.test("a candidate already scored in the stored run reuses its score (resume)", function()
   local task = number_task{ initial = { 1, 2 } }
   local run = fake_run{ { rep = 1, key = "2", solution = 2, score = 123, step = 0 } }
