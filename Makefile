@@ -12,8 +12,10 @@ PKG_CONFIG ?= pkg-config
 DEB_PKGS  = liblua5.4-dev lua-cjson-dev libcurl4-openssl-dev libpcre2-dev \
             libsqlite3-dev libmicrohttpd-dev pkg-config make gcc
 # only for tests: an independent JSON Schema validator for the OpenAI spec checks,
-# and headless Chromium to render the HTML report
-TEST_PKGS = python3 python3-jsonschema curl chromium
+# headless Chromium to render the HTML report, and NumPy to run the reference's
+# own template code (tests/lua/template_reference_test.lua, when OPRO_REF or
+# /tmp/opro-ref holds a google-deepmind/opro checkout)
+TEST_PKGS = python3 python3-jsonschema python3-numpy curl chromium
 HOST_PKGS = lua5.4 lua5.4-cjson libcurl libpcre2-8 sqlite3
 SIM_PKGS  = lua5.4 lua5.4-cjson libmicrohttpd
 

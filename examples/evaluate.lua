@@ -48,6 +48,13 @@ else
     os.exit(1)
   end
   items = loaded
+  if #items == 0 then
+    local ratio = opro.dataset.reference_ratio[base]
+    io.stderr:write(string.format("evaluate.lua: %s has no items in the %s split%s; use --split test or --split all\n",
+      opts.dataset, opts.split,
+      (opts.split == "train" and ratio == 0) and " (the reference trains on 0% of it)" or ""))
+    os.exit(1)
+  end
 end
 if opts.limit > 0 and #items > opts.limit then items = opro.dataset.sample(items, opts.limit, opts.seed) end
 -- each item's position in the list scored (0-based), to match the records to the items

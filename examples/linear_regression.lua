@@ -24,12 +24,21 @@ local opts = cli.parse(arg, {
 
 local instances
 if opts.instance then
-  local f = assert(io.open(opts.instance, "rb"))
+  local function die(msg)
+    io.stderr:write("linear_regression.lua: ", opts.instance, ": ", msg, "\n")
+    os.exit(2)
+  end
+  local f, ferr = io.open(opts.instance, "rb")
+  if not f then die(tostring(ferr):gsub("^[^:]*: ", "")) end
   local ok, v = pcall(cjson.decode, f:read("a"))
   f:close()
-  if not ok or type(v) ~= "table" or #v == 0 then
-    io.stderr:write("linear_regression.lua: ", opts.instance, ": a JSON array of instances expected\n")
-    os.exit(2)
+  if not ok then die("not JSON: " .. tostring(v):gsub("^[^:]*:%d+: ", "")) end
+  if type(v) ~= "table" or #v == 0 then die("a JSON array of instances expected") end
+  -- check every instance now: a bad one is named before anything is called
+  for i, inst in ipairs(v) do
+    if type(inst) ~= "table" then die(string.format("instance %d: an object expected", i)) end
+    local okt, err = pcall(opro.task.linear_regression, { instance = { X = inst.X, y = inst.y, w_true = inst.w_true, b_true = inst.b_true, init = inst.init } })
+    if not okt then die(string.format("instance %d: %s", i, tostring(err):gsub("^[^:]*:%d+: ", ""))) end
   end
   instances = v
 end

@@ -116,15 +116,22 @@ function M.penalty(opts)
   if better ~= "higher" and better ~= "lower" then
     error("penalty: better must be \"higher\" or \"lower\", got " .. tostring(better), 2)
   end
-  self.lambda, self.better = lambda, better
+  -- without an explicit `better`, the loop's task decides (ctx.task.better)
+  self.lambda, self.better, self.better_given = lambda, better, opts.better ~= nil
   return setmetatable(self, Penalty)
 end
 
 --- candidates: list of {score=, text= | solution=}; history: list of texts
 -- or entries. Returns the adjusted scores (nil where a candidate's score
 -- is nil) and each candidate's max cosine to the history (0 when the
--- history is empty), or nil, message, code when embedding fails.
-function Penalty:adjust(candidates, history)
+-- history is empty), or nil, message, code when embedding fails. ctx (the
+-- loop's) gives the direction when the stage was made without `better`.
+function Penalty:adjust(candidates, history, ctx)
+  local better = self.better
+  if not self.better_given and type(ctx) == "table" and type(ctx.task) == "table"
+     and (ctx.task.better == "lower" or ctx.task.better == "higher") then
+    better = ctx.task.better
+  end
   local ctexts = texts_of(self, candidates, "penalty:adjust", "candidates")
   local htexts = texts_of(self, history or {}, "penalty:adjust", "history")
   local sims, adjusted = {}, {}
@@ -141,7 +148,7 @@ function Penalty:adjust(candidates, history)
       if type(score) ~= "number" then
         error(string.format("penalty:adjust: candidate %d has a %s score, not a number", i, type(score)), 2)
       end
-      adjusted[i] = self.better == "higher" and score - self.lambda * s or score + self.lambda * s
+      adjusted[i] = better == "higher" and score - self.lambda * s or score + self.lambda * s
     end
   end
   return adjusted, sims

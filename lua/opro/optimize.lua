@@ -229,7 +229,8 @@ local function validate_opts(o)
   end
   if o.hooks ~= nil then
     if type(o.hooks) ~= "table" then error("opro.optimize: hooks must be a table", 3) end
-    local known = { before_step = true, after_propose = true, after_score = true, after_step = true }
+    local known = { before_step = true, meta_prompt = true, after_propose = true, after_score = true,
+                    after_step = true }
     for k, v in pairs(o.hooks) do
       if not known[k] then error("opro.optimize: unknown hook '" .. tostring(k) .. "'", 3) end
       if not callable(v) then error("opro.optimize: hook " .. k .. " must be a function", 3) end
@@ -370,11 +371,17 @@ local function make_progress(o, reps, steps, better)
     local ok, p = pcall(P.new, { total_steps = steps, reps = reps, stream = o.log or io.stderr })
     if ok and p then
       local best
+      -- reps run concurrently: the line counts the steps and candidates of
+      -- all of them (the ETA comes from the steps done over all reps)
+      local rep_steps, rep_cands = {}, {}
       return {
         step = function(_, s)
           if s.best ~= nil and (best == nil or better(s.best, best)) then best = s.best end
-          p:update{ rep = s.rep, step = s.step, candidates = s.candidates, tokens = s.totals.tokens,
-                    cost = s.totals.cost or 0, best = best, inflight = s.inflight }
+          rep_steps[s.rep], rep_cands[s.rep] = s.step, s.candidates or 0
+          local done, cands = 0, 0
+          for r, n in pairs(rep_steps) do done = done + n; cands = cands + rep_cands[r] end
+          p:update{ rep = s.rep, step = s.step, candidates = cands, tokens = s.totals.tokens,
+                    cost = s.totals.cost or 0, best = best, inflight = s.inflight, done = done }
         end,
         calls = function(_, t) p:update{ tokens = t.tokens, cost = t.cost or 0, inflight = t.inflight } end,
         log = function(_, msg) p:log(msg) end,
@@ -436,6 +443,19 @@ function M.optimize(o)
     elseif type(t) == "table" and t.score == nil and t[1] ~= nil then t = t[r] end
     check_task(t, string.format("opro.optimize (rep %d)", r))
     tasks[r] = t
+  end
+  -- what each rep's task is, in the run's config (config.task): its kind,
+  -- its direction and what task:describe() adds (TSP nodes, the true line),
+  -- so the report of a stored run knows which score is best and what to draw
+  if run and type(run.record_task) == "function" then
+    for r = 1, nreps do
+      local t = tasks[r]
+      local d = { rep = r, kind = t.kind, better = t.better or "higher" }
+      if type(t.describe) == "function" then
+        for key, v in pairs(t:describe() or {}) do if d[key] == nil then d[key] = v end end
+      end
+      run:record_task(d)
+    end
   end
 
   local started = opro.now()
@@ -639,11 +659,16 @@ function M.optimize(o)
       if run and run.record_metrics then run:record_metrics{ rep = r, step = step, metrics = m } end
     end
 
-    -- user-given history (step -1, as in the reference), not scored again
+    -- user-given history (step -1, as in the reference), not scored again;
+    -- recorded with the run so that its store and report hold the whole
+    -- history the optimizer saw (e.g. continuous mode's feedback log)
     for _, h in ipairs(o.history or base_task.history or {}) do
       local c = make_candidate(h.solution, -1, { score = h.score })
       if not R.seen[c.key] and c.score ~= nil then
         R.seen[c.key] = true
+        local details = type(h.details) == "table" and shallow_copy(h.details) or {}
+        details.given = true
+        record_candidate(c, { details = details })
         add_history(c)
       end
     end
@@ -699,6 +724,16 @@ function M.optimize(o)
       local meta = template(R.history, topts)
       if type(meta) ~= "string" then
         error(string.format("opro.optimize: the template returned a %s (a string expected)", type(meta)), 0)
+      end
+      if hooks.meta_prompt then
+        -- sees (and may replace) the meta-prompt before the optimizer is asked
+        local repl = hooks.meta_prompt(meta, ctx)
+        if repl ~= nil then
+          if type(repl) ~= "string" then
+            error(string.format("opro.optimize: the meta_prompt hook returned a %s (a string or nil expected)", type(repl)), 0)
+          end
+          meta = repl
+        end
       end
       R.last_meta_prompt = meta
 

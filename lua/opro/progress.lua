@@ -1,6 +1,7 @@
 --- opro.progress: where a run is.
 --   local p = opro.progress.new{ total_steps = 10, reps = 1, quiet = false, stream = io.stderr }
---   p:update{ step = 3, candidates = 24, inflight = 5, tokens = 12000, cost = 0.02, best = 0.81, rep = 1 }
+--   p:update{ step = 3, candidates = 24, inflight = 5, tokens = 12000, cost = 0.02, best = 0.81, rep = 1,
+--             done = 3 }   -- done: steps finished over all reps (for the ETA of concurrent reps)
 --   p:log("message")   p:finish()
 -- On a terminal: one line redrawn in place (at most every `interval`
 -- seconds, default 0.1) with step/steps, candidates, calls in flight,
@@ -75,31 +76,63 @@ function P:eta()
   local s = self.state
   if not (self.total and s.step and s.step > 0) then return nil end
   local reps, rep = self.reps or 1, s.rep or 1
-  local done = (rep - 1) * self.total + s.step
+  -- done: steps finished over all reps (reps run concurrently); without
+  -- it the reps are taken to run one after another
+  local done = s.done or ((rep - 1) * self.total + s.step)
+  if done <= 0 then return nil end
   local all = reps * self.total
   local elapsed = self.clock() - self.started
   return elapsed / done * math.max(0, all - done)
 end
 
---- The status text (without terminal control codes).
-function P:line()
+-- The fields of the status line: full text, a short form, and the order in
+-- which they are dropped when the line does not fit (nil: never dropped).
+function P:_fields()
   local s = self.state
-  local parts = {}
-  if self.reps and self.reps > 1 then parts[#parts + 1] = string.format("rep %d/%d", s.rep or 1, self.reps) end
-  parts[#parts + 1] = string.format("step %s/%s", s.step or 0, self.total or "?")
-  parts[#parts + 1] = string.format("%s candidates", s.candidates or 0)
-  parts[#parts + 1] = string.format("%s in flight", s.inflight or 0)
-  parts[#parts + 1] = string.format("%s tokens", human(s.tokens or 0))
-  parts[#parts + 1] = string.format("$%.4f", s.cost or 0)
-  parts[#parts + 1] = "best " .. score(s.best)
+  local f = {}
+  if self.reps and self.reps > 1 then
+    local r = string.format("rep %d/%d", s.rep or 1, self.reps)
+    f[#f + 1] = { r, r, 5 }
+  end
+  local st = string.format("step %s/%s", s.step or 0, self.total or "?")
+  f[#f + 1] = { st, st }
+  f[#f + 1] = { string.format("%s candidates", s.candidates or 0), string.format("%s cand", s.candidates or 0), 2 }
+  f[#f + 1] = { string.format("%s in flight", s.inflight or 0), string.format("%s fly", s.inflight or 0), 1 }
+  f[#f + 1] = { string.format("%s tokens", human(s.tokens or 0)), string.format("%s tok", human(s.tokens or 0)), 3 }
+  local cost = string.format("$%.4f", s.cost or 0)
+  f[#f + 1] = { cost, cost, 4 }
+  local best = "best " .. score(s.best)
+  f[#f + 1] = { best, best }
   local eta = self:eta()
-  parts[#parts + 1] = "ETA " .. (eta and duration(eta) or "?")
-  return table.concat(parts, " | ")
+  local e = "ETA " .. (eta and duration(eta) or "?")
+  f[#f + 1] = { e, e }
+  return f
+end
+
+--- The status text (without terminal control codes). With `width`, the
+-- text fits in width - 1 columns: short labels first, then the least
+-- useful fields (in flight, candidates, tokens, cost, rep) are left out;
+-- step, best and ETA stay (cut only when even they do not fit).
+function P:line(width)
+  local f = self:_fields()
+  local function join(short, dropped)
+    local parts = {}
+    for _, x in ipairs(f) do
+      if not (x[3] and x[3] <= dropped) then parts[#parts + 1] = short and x[2] or x[1] end
+    end
+    return table.concat(parts, " | ")
+  end
+  local text = join(false, 0)
+  if not width or #text <= width - 1 then return text end
+  for dropped = 0, 5 do
+    text = join(true, dropped)
+    if #text <= width - 1 then return text end
+  end
+  return text:sub(1, math.max(0, width - 1))
 end
 
 function P:_draw()
-  local text = self:line()
-  if #text > self.width - 1 then text = text:sub(1, self.width - 1) end
+  local text = self:line(self.width)
   self.stream:write("\r\27[K", text)
   self.stream:flush()
   self.drawn, self.shown = true, text
@@ -114,10 +147,10 @@ function P:_clear()
 end
 
 --- Updates the counters (any subset of step, candidates, inflight,
--- tokens, cost, best, rep) and redraws when due.
+-- tokens, cost, best, rep, done) and redraws when due.
 function P:update(t)
   if type(t) ~= "table" then error("progress:update: a table of fields expected", 2) end
-  for _, f in ipairs({ "step", "candidates", "inflight", "tokens", "cost", "rep" }) do
+  for _, f in ipairs({ "step", "candidates", "inflight", "tokens", "cost", "rep", "done" }) do
     check("progress:update", t, f, "number")
   end
   if t.best ~= nil and type(t.best) ~= "number" then error("progress:update: field 'best' must be a number", 2) end

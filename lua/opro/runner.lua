@@ -135,8 +135,9 @@ function M.explore_stages(env, better)
     stages[#stages + 1] = explore.reject{ threshold = opts.reject_similar, embed = env.embedder }
   end
   if opts.explore_penalty ~= nil then
+    -- better unknown (a task per rep): the stage takes the loop's task's
     stages[#stages + 1] = explore.penalty{ lambda = opts.explore_penalty, embed = env.embedder,
-                                           better = better == "lower" and "lower" or "higher" }
+                                           better = (better == "lower" or better == "higher") and better or nil }
   end
   return stages
 end

@@ -3,7 +3,8 @@
 --   local run = st:run{ name=, config=, script=, seed=, resume= }
 --   run:record_step{...} run:record_candidate{...} run:record_evaluation{...}
 --   run:candidates{ rep=, order="score"|"step"|"recent", limit=, step= }
---   run:finish{ status=, summary= }   st:cache()   run:call_recorder()   st:close()
+--   run:record_task{ rep=, kind=, better=, ... }   run:finish{ status=, summary= }
+--   st:cache()   run:call_recorder()   st:close()
 -- Every write is committed when it is made (autocommit, WAL): a process
 -- killed at any moment loses nothing that a write call returned from.
 -- Writes keyed by (run, rep, key) / (run, rep, step) are upserts, so the
@@ -787,6 +788,31 @@ function Run:summary()
     best = self:best() }
   if r.finished then out.duration = r.finished - r.started end
   return out
+end
+
+--- Records what the task of a rep is in the run's config, under
+-- config.task.reps["<rep>"]: {rep=, kind=, better=, ...} (e.g. TSP coords,
+-- linear regression w_true and b_true); rep 1's fields (and any field no
+-- earlier rep set) also go to config.task itself, where the report and
+-- st:runs() read kind and better. Recording the same again is a no-op.
+function Run:record_task(t)
+  want_table("run:record_task", t)
+  local rep = int_field("run:record_task", t, "rep", 1)
+  local row = self.store:_rows("SELECT config FROM runs WHERE id = ?", self.id)[1]
+  local config = row and row.config and json.decode(row.config) or nil
+  if type(config) ~= "table" then config = {} end
+  local task = type(config.task) == "table" and config.task or {}
+  local desc = {}
+  for k, v in pairs(t) do if k ~= "rep" then desc[k] = v end end
+  task.reps = type(task.reps) == "table" and task.reps or {}
+  task.reps[tostring(rep)] = desc
+  for k, v in pairs(desc) do
+    if rep == 1 or task[k] == nil then task[k] = v end
+  end
+  config.task = task
+  self.store:_exec("UPDATE runs SET config = ? WHERE id = ?", json.encode(scrub_table(config)), self.id)
+  self.config = config
+  return true
 end
 
 --- Marks the run finished: {status="done" (default) | "failed" |

@@ -194,9 +194,9 @@ T.test("the report shows the diversity chart and the metric columns", function()
     quiet = true, run = run, explore = opro.explore.reject{ threshold = 0.85 } }
   local html = assert(require("opro.report").html(st, { run = run.id }))
   T.contains(html, '<svg id="diversity"')
-  T.contains(html, "<th class=\"num\">mean_pairwise_cos</th>")
-  T.contains(html, "<th class=\"num\">rejected</th>")
-  T.contains(html, "<th class=\"num\">top20_mean_pairwise_cos</th>")
+  T.contains(html, "<th class=\"num wrap\">mean_<wbr>pairwise_<wbr>cos</th>")
+  T.contains(html, "<th class=\"num wrap\">rejected</th>")
+  T.contains(html, "<th class=\"num wrap\">top20_<wbr>mean_<wbr>pairwise_<wbr>cos</th>")
   -- one solid and one dashed line for the single rep
   local _, lines = html:gsub('<polyline class="divline"', "")
   T.eq(lines, 2)

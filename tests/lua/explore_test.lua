@@ -44,6 +44,13 @@ T.test("penalty: defaults, empty history, nil scores, better = lower, entries", 
   local low = explore.penalty{ lambda = 2, better = "lower" }
   adj = low:adjust({ { text = "Let's think step by step.", score = 100 } }, { { solution = "Let's think step by step.", score = 3, step = 1 } })
   T.near(adj[1], 102, 1e-5, "lower is better: the penalty is added")
+  -- without an explicit better, the loop's task (ctx.task) decides; an explicit one wins
+  local dup = { { text = "Let's think step by step.", score = 100 } }
+  local same = { "Let's think step by step." }
+  T.near(explore.penalty{ lambda = 2 }:adjust(dup, same, { task = { better = "lower" } })[1], 102, 1e-5)
+  T.near(explore.penalty{ lambda = 2 }:adjust(dup, same, { task = { better = "higher" } })[1], 98, 1e-5)
+  T.near(explore.penalty{ lambda = 2 }:adjust(dup, same, { task = {} })[1], 98, 1e-5)
+  T.near(explore.penalty{ lambda = 2, better = "higher" }:adjust(dup, same, { task = { better = "lower" } })[1], 98, 1e-5)
   T.eq(pen:adjust({}, HISTORY), {})
   -- non-string solutions (TSP tours) through opts.text
   local tsp = explore.penalty{ lambda = 1, text = function(e) return table.concat(e.solution, ",") end }

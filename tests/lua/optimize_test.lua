@@ -130,6 +130,22 @@ T.test("a candidate seen before is never scored again (within the run)", functio
   T.eq(res.reps[1].duplicates, 3 * 4 * 2 - 1)
 end)
 
+T.test("a given history (step -1) is shown, never scored, and recorded with the run", function()
+  local task = number_task{ initial = { 1 } }
+  local run = fake_run()
+  local res = optimize{ task = task, optimizer = fake_optimizer{ reply = function() return "[3]" end },
+                        steps = 1, candidates_per_step = 1, run = run, quiet = true,
+                        history = { { solution = 40, score = -4, details = { feedback = 2 } }, { solution = 1, score = -9 } } }
+  T.eq(task.scored, { 3 }, "neither the given entries nor the initial solution already given are scored")
+  T.eq(res.best.solution, 40)
+  local given = {}
+  for _, c in ipairs(run.cands) do if c.step == -1 then given[#given + 1] = c end end
+  T.eq(#given, 2)
+  T.eq(given[1].key, "40")
+  T.eq(given[1].score, -4)
+  T.eq(given[1].details, { feedback = 2, given = true })
+end)
+
 T.test("a candidate already scored in the stored run reuses its score (resume)", function()
   local task = number_task{ initial = { 1, 2 } }
   local run = fake_run{ { rep = 1, key = "2", solution = 2, score = 123, step = 0 } }
@@ -192,6 +208,11 @@ T.test("hooks run in order each step and may replace candidates and stop", funct
   local res = optimize{ task = task, optimizer = opt, steps = 5, candidates_per_step = 2, quiet = true,
     hooks = {
       before_step = function(ctx) events[#events + 1] = "before:" .. ctx.step end,
+      meta_prompt = function(meta, ctx)
+        events[#events + 1] = "meta:" .. ctx.step
+        T.match(meta, "^step " .. ctx.step .. "\n")
+        return meta .. "\nEXTRA " .. ctx.step
+      end,
       after_propose = function(cands, ctx)
         events[#events + 1] = "propose:" .. ctx.step
         -- replace the proposals by one of our own
@@ -206,8 +227,11 @@ T.test("hooks run in order each step and may replace candidates and stop", funct
         if ctx.step == 2 then return "stop", "enough" end
       end,
     } }
-  T.eq(events, { "score:0:1", "before:1", "propose:1", "score:1:1", "after:1",
-                 "before:2", "propose:2", "score:2:1", "after:2" })
+  T.eq(events, { "score:0:1", "before:1", "meta:1", "propose:1", "score:1:1", "after:1",
+                 "before:2", "meta:2", "propose:2", "score:2:1", "after:2" })
+  -- the optimizer was asked the meta-prompt the hook returned
+  T.match(opt.calls[1].prompt, "\nEXTRA 1$")
+  T.match(opt.calls[#opt.calls].prompt, "\nEXTRA 2$")
   T.eq(task.scored, { 1, 101, 102 })
   T.eq(res.reps[1].stop_reason, "enough")
   T.eq(res.history[2].score, -((101 - 42) ^ 2) + 1)
@@ -345,6 +369,23 @@ T.test("reps run concurrently, each with its own PRNG and its own task", functio
   end
 end)
 
+T.test("the progress line counts the candidates and steps of all (concurrent) reps", function()
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  local res = optimize{ task = number_task(), optimizer = fake_optimizer(), steps = 2, candidates_per_step = 3,
+                        reps = 2, seed = 3, log = f, stop_when_found = false }
+  f:close()
+  local text = T.read(path)
+  os.remove(path)
+  local lines = {}
+  for l in text:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  T.contains(text, "rep 1/2 | step 2/2 | ")
+  T.contains(text, "rep 2/2 | step 2/2 | ")
+  local last = lines[#lines - 1]
+  T.match(last, "rep %d/2 | step 2/2 | " .. (res.reps[1].unique + res.reps[2].unique) .. " candidates", text)
+  T.match(last, "ETA 0s$", "every step of both reps done")
+end)
+
 T.test("a run is deterministic under a seed, whatever the completion order", function()
   local function once(seed, jitter)
     local opt = fake_optimizer{ delay = function(sample) return jitter and ((sample * 7919) % 13) / 1000 or 0 end }
@@ -433,6 +474,9 @@ T.test("bad options raise clear errors", function()
            "steps must be an integer")
   T.raises(function() optimize{ task = number_task(), optimizer = fake_optimizer(), hooks = { before = print } } end,
            "unknown hook 'before'")
+  T.raises(function() optimize{ task = number_task(), optimizer = fake_optimizer(), quiet = true, steps = 1,
+                                hooks = { meta_prompt = function() return 42 end } } end,
+           "meta_prompt hook returned a number")
   T.raises(function() optimize{ task = { key = function() end }, optimizer = fake_optimizer() } end,
            "no score method")
   local t = number_task()

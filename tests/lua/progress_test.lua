@@ -81,6 +81,30 @@ T.test("a terminal: one line redrawn in place, rate-limited, truncated to the wi
   T.eq(out:sub(-1), "\n", "finish leaves a new line")
 end)
 
+T.test("a narrow terminal: short labels, then the least useful fields go; step, best and ETA stay", function()
+  local f = assert(io.open(dir .. "/narrow", "w"))
+  local p = progress.new{ total_steps = 10, reps = 2, tty = true, width = 200, stream = f,
+                          clock = function() return 0 end }
+  p.started = -30                                -- 3 of 20 steps in 30 s: 170 s left
+  p:update{ rep = 1, step = 3, candidates = 24, inflight = 5, tokens = 12000, cost = 0.02, best = 0.81 }
+  local full = "rep 1/2 | step 3/10 | 24 candidates | 5 in flight | 12k tokens | $0.0200 | best 0.81 | ETA 2m50s"
+  T.eq(p:line(), full)
+  T.eq(p:line(97), full)
+  T.eq(p:line(96), "rep 1/2 | step 3/10 | 24 cand | 5 fly | 12k tok | $0.0200 | best 0.81 | ETA 2m50s")
+  T.eq(p:line(80), "rep 1/2 | step 3/10 | 24 cand | 12k tok | $0.0200 | best 0.81 | ETA 2m50s")
+  T.eq(p:line(70), "rep 1/2 | step 3/10 | 12k tok | $0.0200 | best 0.81 | ETA 2m50s")
+  T.eq(p:line(60), "rep 1/2 | step 3/10 | $0.0200 | best 0.81 | ETA 2m50s")
+  T.eq(p:line(50), "rep 1/2 | step 3/10 | best 0.81 | ETA 2m50s")
+  T.eq(p:line(40), "step 3/10 | best 0.81 | ETA 2m50s")
+  T.eq(p:line(20), "step 3/10 | best 0.")
+  for w = 10, 120 do T.ok(#p:line(w) <= w - 1, "width " .. w) end
+  -- what a terminal of 80 columns shows
+  p.width = 80
+  p:update{ step = 4 }
+  f:close()
+  T.contains(T.read(dir .. "/narrow"), "\r\27[Krep 1/2 | step 4/10 | 24 cand | 12k tok | $0.0200 | best 0.81 | ETA ")
+end)
+
 T.test("rep/reps and ETA over all repetitions", function()
   local now = 0
   local out = capture({ total_steps = 5, reps = 2, clock = function() return now end }, function(p)
@@ -90,6 +114,13 @@ T.test("rep/reps and ETA over all repetitions", function()
     p:update{ rep = 2, step = 5, best = 1 }
   end)
   T.match(out, "rep 2/2 | step 5/5 .* | ETA 0s\n$")
+  -- concurrent reps: done counts the steps of all reps
+  now = 0
+  out = capture({ total_steps = 5, reps = 2, clock = function() return now end }, function(p)
+    now = 20
+    p:update{ rep = 2, step = 2, done = 4 }    -- both reps at step 2: 4 of 10 steps in 20 s
+  end)
+  T.match(out, "rep 2/2 | step 2/5 .* | ETA 30s\n$")
 end)
 
 T.test("bad arguments raise", function()

@@ -36,6 +36,8 @@ for step = 0, 4 do
   end
 end
 run:record_candidate{ step = 4, key = "unparsed", parse_error = "no <INS> tags found" }
+run:record_candidate{ step = 4, key = "rejected", text = "Think step by step, please.",
+  parse_error = "rejected before scoring: cosine 0.950 to a text already scored" }
 for idx = 1, 6 do
   run:record_evaluation{ key = "k3", split = "test", index = idx, input = "Q" .. idx .. ", with comma",
     target = tostring(idx), response = "A: " .. idx, prediction = tostring(idx), correct = idx % 3 ~= 0 }
@@ -177,7 +179,7 @@ T.test("bad arguments and files give clear errors", function()
   T.contains(err, "not an opro-lua database")
   rc, out = report("--runs")
   T.eq(rc, 0)
-  T.match(out, "^1\tgsm8k\tdone\t26 candidates\t25 calls\tbest 0%.9")
+  T.match(out, "^1\tgsm8k\tdone\t27 candidates\t25 calls\tbest 0%.9")
 end)
 
 local function html_of(runid)
@@ -204,7 +206,10 @@ T.test("the HTML report is one self-contained file with every text escaped", fun
   T.contains(page, '0.6667 <span class="muted">(n=6)</span>')
   T.contains(page, '>0 <span class="muted">(n=6)</span>')
   T.contains(page, "<h2>Step metrics</h2>")
-  T.contains(page, '<th class="num">diversity</th>')
+  T.contains(page, '<th class="num wrap">diversity</th>')
+  -- a rejection by an exploration stage is not called a parse error
+  T.contains(page, '<div class="err">not scored: rejected before scoring: cosine 0.950')
+  T.contains(page, '<div class="err">parse error: no &lt;INS&gt; tags found')
 end)
 
 local chromium
@@ -236,7 +241,7 @@ if chromium then
     local _, scripts = dom:gsub("<script", "")
     T.eq(scripts, 1, "no script element came from the data")
     T.eq(dom:find("<img", 1, true), nil, "no element came from the data")
-    T.contains(dom, '<span id="cands-count">' .. (scored + 1) .. "</span>", "the search box counted every row")
+    T.contains(dom, '<span id="cands-count">' .. (scored + 2) .. "</span>", "the search box counted every row")
   end)
 
   T.test("headless Chromium: a link's #q= searches and #sort= sorts the candidates", function()

@@ -143,6 +143,26 @@ T.test("runs: config, script, seed, versions; resume picks the last unfinished r
   T.contains(v, '"lua":"Lua 5.4"')
 end)
 
+T.test("record_task: each rep's task in config.task (rep 1's fields on top); runs() and best() follow it", function()
+  local st = open()
+  local run = st:run{ name = "tsp", config = { steps = 3 } }
+  run:record_candidate{ step = 0, key = "a", solution = { 0, 1, 2 }, score = 30 }
+  run:record_candidate{ step = 0, key = "b", solution = { 0, 2, 1 }, score = 20 }
+  T.eq(run:best().key, "a", "without a direction: higher is better")
+  run:record_task{ rep = 2, kind = "tsp", better = "lower", coords = { { 5, 5 }, { 6, 6 }, { 7, 5 } } }
+  run:record_task{ rep = 1, kind = "tsp", better = "lower", coords = { { 0, 0 }, { 1, 1 }, { 2, 0 } } }
+  run:record_task{ rep = 1, kind = "tsp", better = "lower", coords = { { 0, 0 }, { 1, 1 }, { 2, 0 } } }   -- again: same
+  T.eq(run:best().key, "b", "the recorded direction: lower is better")
+  local again = assert(st:get(run.id))
+  T.eq(again.config.steps, 3, "the rest of the config is kept")
+  T.eq(again.config.task.better, "lower")
+  T.eq(again.config.task.coords, { { 0, 0 }, { 1, 1 }, { 2, 0 } }, "rep 1's instance on top")
+  T.eq(again.config.task.reps["2"].coords, { { 5, 5 }, { 6, 6 }, { 7, 5 } })
+  T.eq(again.config.task.reps["1"].kind, "tsp")
+  T.eq(st:runs()[1].best, 20)
+  T.raises(function() run:record_task{ rep = "x" } end, "rep")
+end)
+
 T.test("candidates are upserts on (rep, key): replayed writes are no-ops", function()
   local st = open()
   local run = st:run{ name = "u" }

@@ -1,10 +1,11 @@
--- Every Lua snippet of docs/templates.md, docs/orderings.md and
--- docs/stopping.md runs, and prints what its "--> ..." comments say.
+-- Every Lua snippet of docs/templates.md, docs/orderings.md,
+-- docs/stopping.md and docs/vectors.md runs, and prints what its "--> ..."
+-- comments say.
 local T = require "testlib"
 
 local function norm(s) return (s:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")) end
 
-for _, page in ipairs{ "templates", "orderings", "stopping" } do
+for _, page in ipairs{ "templates", "orderings", "stopping", "vectors" } do
   local text = assert(T.read(T.root .. "/docs/" .. page .. ".md"), "missing docs/" .. page .. ".md")
   local n = 0
   for block in text:gmatch("```lua\n(.-)```") do

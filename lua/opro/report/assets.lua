@@ -17,7 +17,9 @@ h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); 
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th.wrap { white-space: normal; }
 td.text { white-space: pre-wrap; word-break: break-word; }
+.scroll { overflow-x: auto; }
 table.sortable th { cursor: pointer; user-select: none; }
 table.sortable th[data-dir="asc"]::after { content: " \25B2"; }
 table.sortable th[data-dir="desc"]::after { content: " \25BC"; }

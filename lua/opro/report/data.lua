@@ -27,11 +27,17 @@ local function task_kind(config, candidates)
   return "instruction"
 end
 
--- node coordinates of a TSP run: config.task.coords|points|nodes ({x,y}
--- pairs or {x=,y=}), config.task.x + .y, or the best candidate's details
+-- node coordinates of a TSP run: config.task.reps[best rep] or config.task
+-- .coords|points|nodes ({x,y} pairs or {x=,y=}), .x + .y, or the best
+-- candidate's details
 local function tsp_coords(config, best)
   local places = {}
   local task = type(config) == "table" and config.task
+  -- the best candidate's rep's instance (run:record_task), then rep 1's
+  if type(task) == "table" and type(task.reps) == "table" and best then
+    local own = task.reps[tostring(best.rep)]
+    if type(own) == "table" then places[#places + 1] = own end
+  end
   if type(task) == "table" then places[#places + 1] = task end
   if type(config) == "table" then places[#places + 1] = config end
   if best and type(best.details) == "table" then places[#places + 1] = best.details end

@@ -78,8 +78,8 @@ end
 
 local function f2(v) return string.format("%.2f", v) end
 
-local function axes(out, W, H, m, xs, ys, x0, x1, y0, y1, xlabel, ylabel, integer_x)
-  for _, t in ipairs(ticks(y0, y1, 6)) do
+local function axes(out, W, H, m, xs, ys, x0, x1, y0, y1, xlabel, ylabel, integer_x, yticks)
+  for _, t in ipairs(yticks or ticks(y0, y1, 6)) do
     local y = ys(t)
     out[#out + 1] = string.format('<line class="grid" x1="%s" x2="%s" y1="%s" y2="%s"/>', m.l, W - m.r, f2(y), f2(y))
     out[#out + 1] = string.format('<text x="%s" y="%s" text-anchor="end">%s</text>', m.l - 6, f2(y + 4), esc(num(t, 3)))
@@ -113,14 +113,28 @@ local function score_chart(d)
     end
   end
   if #pts == 0 then return '<p class="muted">No scored candidates yet.</p>', 0 end
-  local pad = (y1 - y0) * 0.05
-  if pad == 0 then pad = math.abs(y0) * 0.05 + 0.05 end
-  y0, y1 = y0 - pad, y1 + pad
-  local xs = scale(x0 - 0.5, x1 + 0.5, m.l, W - m.r)
-  local ys = scale(y0, y1, H - m.b, m.t)
-  local out = { string.format('<svg id="chart" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="score of every candidate by step">', W, H, W, H) }
   local ylabel = d.kind == "instruction" and "training accuracy" or "score"
-  axes(out, W, H, m, xs, ys, x0 - 0.5, x1 + 0.5, y0, y1, "step", ylabel, true)
+  local ys, yticks
+  if y0 > 0 and y1 / y0 >= 1000 then
+    -- positive scores over three or more orders of magnitude (linear
+    -- regression losses): a log scale, or the best-so-far line is flat at 0
+    local l0, l1 = math.log(y0, 10), math.log(y1, 10)
+    local pad = (l1 - l0) * 0.05
+    local ls = scale(l0 - pad, l1 + pad, H - m.b, m.t)
+    ys = function(v) return ls(math.log(v, 10)) end
+    yticks = {}
+    for e = math.ceil(l0 - pad), math.floor(l1 + pad) do yticks[#yticks + 1] = 10.0 ^ e end
+    y0, y1 = 10 ^ (l0 - pad), 10 ^ (l1 + pad)
+    ylabel = ylabel .. " (log scale)"
+  else
+    local pad = (y1 - y0) * 0.05
+    if pad == 0 then pad = math.abs(y0) * 0.05 + 0.05 end
+    y0, y1 = y0 - pad, y1 + pad
+    ys = scale(y0, y1, H - m.b, m.t)
+  end
+  local xs = scale(x0 - 0.5, x1 + 0.5, m.l, W - m.r)
+  local out = { string.format('<svg id="chart" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="score of every candidate by step">', W, H, W, H) }
+  axes(out, W, H, m, xs, ys, x0 - 0.5, x1 + 0.5, y0, y1, "step", ylabel, true, yticks)
   -- spread the dots of one step a little so they do not hide each other
   local per_step, seen = {}, {}
   for _, c in ipairs(pts) do per_step[c.step] = (per_step[c.step] or 0) + 1 end
@@ -280,7 +294,9 @@ local function candidates_table(d)
   for _, c in ipairs(d.candidates) do
     local isbest = best and c.key == best.key and c.rep == best.rep
     local text = c.text or ""
-    local err = c.parse_error and string.format('<div class="err">parse error: %s</div>', esc(c.parse_error)) or ""
+    -- an exploration stage's rejection is not a parse error
+    local err = c.parse_error and string.format('<div class="err">%s: %s</div>',
+      tostring(c.parse_error):find("^rejected before scoring") and "not scored" or "parse error", esc(c.parse_error)) or ""
     out[#out + 1] = string.format(
       '<tr%s><td class="num">%d</td><td class="num">%d</td><td class="num" data-v="%s">%s</td><td class="num" data-v="%s">%s</td><td class="text">%s%s</td></tr>',
       isbest and ' class="best"' or "", c.rep, c.step, c.score and num(c.score, 17) or "", esc(num(c.score)),
@@ -399,15 +415,17 @@ local function metrics_section(d)
   end
   if #names == 0 then return "" end
   table.sort(names)
-  local out = { diversity_chart(d), "<h2>Step metrics</h2>", '<table id="metrics" class="sortable"><thead><tr><th class="num">rep</th><th class="num">step</th>' }
-  for _, k in ipairs(names) do out[#out + 1] = '<th class="num">' .. esc(k) .. "</th>" end
+  local out = { diversity_chart(d), "<h2>Step metrics</h2>",
+    '<div class="scroll"><table id="metrics" class="sortable"><thead><tr><th class="num">rep</th><th class="num">step</th>' }
+  -- long metric names may break after their underscores
+  for _, k in ipairs(names) do out[#out + 1] = '<th class="num wrap">' .. esc(k):gsub("_", "_<wbr>") .. "</th>" end
   out[#out + 1] = "</tr></thead><tbody>"
   for _, m in ipairs(d.metrics) do
     local row = { string.format('<tr><td class="num">%d</td><td class="num">%d</td>', m.rep, m.step) }
     for _, k in ipairs(names) do row[#row + 1] = '<td class="num">' .. esc(num(m.metrics[k])) .. "</td>" end
     out[#out + 1] = table.concat(row) .. "</tr>"
   end
-  out[#out + 1] = "</tbody></table>"
+  out[#out + 1] = "</tbody></table></div>"
   return table.concat(out, "\n")
 end
 

@@ -116,6 +116,11 @@ local function pair(s)
   return w, b
 end
 
+--- What the run store records about this instance (for the report).
+function Task:describe()
+  return { w_true = self.w_true, b_true = self.b_true, points = #self.X }
+end
+
 --- The pair as scored: rounded to `decimals` (half to even).
 function Task:normalize(solution)
   local w, b = pair(solution)

@@ -234,6 +234,12 @@ function M.new(o)
   return t
 end
 
+--- What the run store records about this instance (for the report).
+function Task:describe()
+  return { n = self.n, coords = self.coords, optimum = self.optimal_length,
+           nearest_neighbour = self.nn_length, farthest_insertion = self.fi_length }
+end
+
 function Task:key(solution)
   if type(solution) ~= "table" then return tostring(solution) end
   local parts = {}
