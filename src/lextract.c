@@ -4,6 +4,7 @@
  *   {number=bool, boolean=bool, decimals=int, boxed=0|1|2, post=bool, include_ok=bool}
  */
 #include <lauxlib.h>
+#include <limits.h>
 #include <lua.h>
 #include <string.h>
 
@@ -142,19 +143,16 @@ static int l_score(lua_State *L) {
   return 2;
 }
 
-static const char *item_string(lua_State *L, int t, lua_Integer k, const char *what, size_t *n) {
-  int ty = lua_geti(L, t, k);
-  if (ty == LUA_TNUMBER || ty == LUA_TSTRING) {
-    const char *s = lua_tolstring(L, -1, n);
-    lua_pop(L, 1); /* still referenced by the table */
-    return s;
-  }
-  luaL_error(L, "opro.extract.score_all: %s[%d] is a %s, not a string", what, (int)k, luaL_typename(L, -1));
-  return NULL;
-}
+/* score_all(responses, targets, inputs|input|nil, opts [, predictions])
+ *   -> list of booleans, count [, list of predictions]
+ * Every response and target must be a string: at the first that is not,
+ * returns nil, "responses" or "targets", index (the caller converts or
+ * raises; lua/opro/extract.lua turns number targets into strings).
+ * Items go in blocks: first the strings of a block are fetched (and left
+ * on the stack, so nothing can collect them) with their bytes prefetched,
+ * which overlaps the cache misses of a big list, then the block is scored. */
+enum { SCORE_BLOCK = 32 };
 
-/* score_all(responses, targets, inputs|input|nil, opts [, predictions]) -> list of booleans, count
- * Number targets must have been turned into strings by the caller. */
 static int l_score_all(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -163,43 +161,70 @@ static int l_score_all(lua_State *L) {
   ex_score_opts o;
   read_opts(L, 4, &o);
   int want_preds = lua_toboolean(L, 5);
+  lua_settop(L, 5);
   lua_Integer n = luaL_len(L, 1);
   if (luaL_len(L, 2) != n)
     luaL_error(L, "opro.extract.score_all: %d responses but %d targets", (int)n, (int)luaL_len(L, 2));
   size_t in = 0;
   const char *input = "";
   if (lua_type(L, 3) == LUA_TSTRING) input = lua_tolstring(L, 3, &in);
-  ex_buf *b = newbuf(L);
-  int bi = lua_gettop(L);
-  lua_createtable(L, (int)n, 0);
-  int res = bi + 1;
-  if (want_preds) lua_createtable(L, (int)n, 0);
+  /* plain tables (the usual case) are read raw; with a metatable, as Lua would */
+  int raw = 1;
+  for (int t = 1; t <= (inputs_list ? 3 : 2); t++)
+    if (lua_getmetatable(L, t)) lua_pop(L, 1), raw = 0;
+  int (*get)(lua_State *, int, lua_Integer) = raw ? lua_rawgeti : lua_geti;
+  ex_buf *b = newbuf(L); /* 6 */
+  lua_createtable(L, n < INT_MAX ? (int)n : 0, 0); /* 7: verdicts */
+  if (want_preds) lua_createtable(L, n < INT_MAX ? (int)n : 0, 0);
+  else lua_pushnil(L); /* 8: predictions */
+  luaL_checkstack(L, 3 * SCORE_BLOCK + 4, "opro.extract.score_all");
+  struct {
+    const char *r, *t, *in;
+    size_t rn, tn, inn;
+  } it[SCORE_BLOCK];
   lua_Integer count = 0;
-  for (lua_Integer k = 1; k <= n; k++) {
-    size_t rn, tn;
-    const char *r = item_string(L, 1, k, "responses", &rn);
-    const char *t = item_string(L, 2, k, "targets", &tn);
-    if (inputs_list) {
-      if (lua_geti(L, 3, k) == LUA_TSTRING) input = lua_tolstring(L, -1, &in);
-      else if (lua_isnil(L, -1)) input = "", in = 0;
-      else luaL_error(L, "opro.extract.score_all: inputs[%d] is a %s, not a string", (int)k, luaL_typename(L, -1));
-      lua_pop(L, 1);
+  for (lua_Integer k0 = 1; k0 <= n; k0 += SCORE_BLOCK) {
+    int m = n - k0 + 1 < SCORE_BLOCK ? (int)(n - k0 + 1) : SCORE_BLOCK;
+    for (int j = 0; j < m; j++) {
+      lua_Integer k = k0 + j;
+      const char *what = NULL;
+      if (get(L, 1, k) != LUA_TSTRING) what = "responses";
+      else if (get(L, 2, k) != LUA_TSTRING) what = "targets";
+      if (what) {
+        lua_pushnil(L);
+        lua_pushstring(L, what);
+        lua_pushinteger(L, k);
+        return 3;
+      }
+      it[j].t = lua_tolstring(L, -1, &it[j].tn);
+      it[j].r = lua_tolstring(L, -2, &it[j].rn);
+      for (size_t off = 64; off < it[j].rn && off < 1024; off += 64) __builtin_prefetch(it[j].r + off);
+      it[j].in = input, it[j].inn = in;
+      if (inputs_list) {
+        int ty = get(L, 3, k);
+        if (ty == LUA_TSTRING) it[j].in = lua_tolstring(L, -1, &it[j].inn);
+        else if (ty == LUA_TNIL) it[j].in = "", it[j].inn = 0;
+        else luaL_error(L, "opro.extract.score_all: inputs[%d] is a %s, not a string", (int)k, luaL_typename(L, -1));
+      }
     }
-    b->n = 0;
-    int c = ex_score(r, rn, t, tn, input, in, &o, b);
-    if (c < 0) oom(L);
-    count += c;
-    lua_pushboolean(L, c);
-    lua_rawseti(L, res, k);
-    if (want_preds) {
-      lua_pushlstring(L, b->p ? b->p : "", b->n);
-      lua_rawseti(L, res + 1, k);
+    for (int j = 0; j < m; j++) {
+      b->n = 0;
+      int c = ex_score(it[j].r, it[j].rn, it[j].t, it[j].tn, it[j].in, it[j].inn, &o, b);
+      if (c < 0) oom(L);
+      count += c;
+      lua_pushboolean(L, c);
+      lua_rawseti(L, 7, k0 + j);
+      if (want_preds) {
+        lua_pushlstring(L, b->p ? b->p : "", b->n);
+        lua_rawseti(L, 8, k0 + j);
+      }
     }
+    lua_settop(L, 8);
   }
-  lua_pushvalue(L, res);
+  lua_pushvalue(L, 7);
   lua_pushinteger(L, count);
   if (want_preds) {
-    lua_pushvalue(L, res + 1);
+    lua_pushvalue(L, 8);
     return 3;
   }
   return 2;
