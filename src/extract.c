@@ -215,33 +215,25 @@ static int final_sigma(const unsigned char *s, size_t n, size_t i) {
 
 /* ------------------------------------------------------------ ASCII runs */
 
-/* number of leading bytes of s below 0x80 */
-static size_t ascii_prefix(const unsigned char *s, size_t n) {
-  size_t i = 0;
 #if defined(__SSE2__)
-  for (; i + 16 <= n; i += 16) {
-    unsigned m = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
-    if (m) return i + (size_t)__builtin_ctz(m);
-  }
-#endif
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, 8);
-    if (w & 0x8080808080808080ull) break;
-  }
-  while (i < n && s[i] < 0x80) i++;
-  return i;
+static inline __m128i lower16(__m128i x) {
+  const __m128i a1 = _mm_set1_epi8('A' - 1), z1 = _mm_set1_epi8('Z' + 1), b5 = _mm_set1_epi8(0x20);
+  __m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, a1), _mm_cmplt_epi8(x, z1)); /* bytes >= 0x80 are negative */
+  return _mm_or_si128(x, _mm_and_si128(up, b5));
 }
+#endif
 
-/* d = s with A-Z lowered (every other byte kept as it is) */
+/* d = s with A-Z lowered (every other byte kept as it is); d and s do not overlap */
 static void lower_ascii(char *d, const unsigned char *s, size_t n) {
   size_t i = 0;
 #if defined(__SSE2__)
-  const __m128i a1 = _mm_set1_epi8('A' - 1), z1 = _mm_set1_epi8('Z' + 1), b5 = _mm_set1_epi8(0x20);
-  for (; i + 16 <= n; i += 16) {
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-    __m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, a1), _mm_cmplt_epi8(x, z1)); /* bytes >= 0x80 are negative */
-    _mm_storeu_si128((__m128i *)(void *)(d + i), _mm_or_si128(x, _mm_and_si128(up, b5)));
+  if (n >= 16) {
+    for (; i + 16 <= n; i += 16)
+      _mm_storeu_si128((__m128i *)(void *)(d + i), lower16(_mm_loadu_si128((const __m128i *)(const void *)(s + i))));
+    if (i < n) /* the last 16, again in part */
+      _mm_storeu_si128((__m128i *)(void *)(d + n - 16),
+                       lower16(_mm_loadu_si128((const __m128i *)(const void *)(s + n - 16))));
+    return;
   }
 #endif
   for (; i < n; i++) {
@@ -250,24 +242,55 @@ static void lower_ascii(char *d, const unsigned char *s, size_t n) {
   }
 }
 
+/* lower the leading bytes of s below 0x80 into d, which has room for
+ * n + 16 bytes (what is written after them is junk); returns their number */
+static size_t lower_ascii_run(char *d, const unsigned char *s, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 16 <= n; i += 16) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+    _mm_storeu_si128((__m128i *)(void *)(d + i), lower16(x));
+    unsigned m = (unsigned)_mm_movemask_epi8(x);
+    if (m) return i + (size_t)__builtin_ctz(m);
+  }
+#endif
+  for (; i < n && s[i] < 0x80; i++) {
+    unsigned c = s[i];
+    d[i] = (char)(c - 'A' < 26u ? c + 32 : c);
+  }
+  return i;
+}
+
 static int ascii_space(unsigned c) { return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20); }
 
+/* some character of cp's block of 256 has a lower-case mapping */
+static int lower_page(uint32_t cp) {
+  static uint64_t pages[0x200 / 64];
+  static int ready;
+  if (!ready) {
+    for (size_t k = 0; k < NELEM(uni_lower); k++) pages[uni_lower[k][0] >> 14] |= 1ull << ((uni_lower[k][0] >> 8) & 63);
+    ready = 1;
+  }
+  return cp < 0x20000 && (pages[cp >> 14] >> ((cp >> 8) & 63) & 1);
+}
+
 /* str.lower() of s appended to out; ASCII runs are lowered 16 bytes at a time */
-static int lower_append(const unsigned char *s, size_t n, ex_buf *out) {
-  size_t i = 0;
+static int lower_append_moved(const unsigned char *s, size_t n, ex_buf *out, int *moved) {
+  size_t i = 0, base = out->n;
+  *moved = 0;
   while (i < n) {
-    size_t k = ascii_prefix(s + i, n - i);
-    if (buf_reserve(out, k + 8)) return -1;
-    lower_ascii(out->p + out->n, s + i, k);
+    if (buf_reserve(out, n - i + 16)) return -1;
+    size_t k = lower_ascii_run(out->p + out->n, s + i, n - i);
     out->n += k;
     i += k;
     if (i == n) break;
+    if (buf_reserve(out, 8)) return -1;
     uint32_t cp;
     size_t l = u8dec(s, n, i, &cp);
     if (cp == 0x3A3) {
       out->n += u8enc(final_sigma(s, n, i) ? 0x3C2 : 0x3C3, out->p + out->n);
     } else {
-      const uint32_t *m = cp == BAD_CP ? NULL : map_lookup(&uni_lower[0][0], NELEM(uni_lower), 3, cp);
+      const uint32_t *m = cp == BAD_CP || !lower_page(cp) ? NULL : map_lookup(&uni_lower[0][0], NELEM(uni_lower), 3, cp);
       if (m) {
         out->n += u8enc(m[0], out->p + out->n);
         if (m[1]) out->n += u8enc(m[1], out->p + out->n);
@@ -277,10 +300,16 @@ static int lower_append(const unsigned char *s, size_t n, ex_buf *out) {
       }
     }
     i += l;
+    if (out->n - base != i) *moved = 1; /* a character changed length */
   }
   if (buf_reserve(out, 0)) return -1;
   out->p[out->n] = '\0';
   return 0;
+}
+
+static int lower_append(const unsigned char *s, size_t n, ex_buf *out) {
+  int moved;
+  return lower_append_moved(s, n, out, &moved);
 }
 
 int ex_lower(const char *str, size_t n, ex_buf *out) {
@@ -589,21 +618,6 @@ static const char *find(sl h, const char *nd, size_t nn) {
   return NULL;
 }
 
-/* rightmost occurrence */
-static const char *rfind(sl h, const char *nd, size_t nn) {
-  if (nn == 0) return h.p + h.n;
-  if (nn > h.n) return NULL;
-  size_t a = anchor_cached(nd, nn);
-  const char *lo = h.p + a, *end = h.p + h.n - (nn - 1 - a);
-  while (end > lo) {
-    const char *f = memrchr(lo, nd[a], (size_t)(end - lo));
-    if (!f) return NULL;
-    if (memcmp(f - a, nd, nn) == 0) return f - a;
-    end = f;
-  }
-  return NULL;
-}
-
 static int contains(sl h, const char *nd) { return find(h, nd, strlen(nd)) != NULL; }
 
 /* s.split(nd)[0] */
@@ -613,7 +627,7 @@ static sl before_first(sl h, const char *nd) {
   return h;
 }
 
-static sl strip(sl s) {
+static inline __attribute__((always_inline)) sl strip(sl s) {
   /* nothing to strip when both ends are ASCII and no space */
   if (s.n && (unsigned char)s.p[0] - 0x21u < 0x5Fu && (unsigned char)s.p[s.n - 1] - 0x21u < 0x5Fu) return s;
   ex_strip(&s.p, &s.n);
@@ -856,7 +870,7 @@ static inline unsigned cand16(const unsigned char *p, __m128i *acc) {
 #include <immintrin.h>
 #define HAVE_AVX2_PATH 1
 /* the same masks as cand16, 32 bytes at a time, for count chunks of 32
- * (t[32 * count + 3] must be readable); returns the OR of the masks */
+ * (t[32 * count + 2] must be readable); returns the OR of the masks */
 __attribute__((target("avx2"))) static uint32_t cand_avx2(const unsigned char *t, size_t count, uint32_t *mk,
                                                           unsigned *hi) {
   const __m256i colon = _mm256_set1_epi8(':'), hash = _mm256_set1_epi8('#'), ef = _mm256_set1_epi8((char)0xEF),
@@ -911,7 +925,17 @@ static int index_text(const char *str, size_t n, int *high) {
       for (uint32_t bits = mk[q]; bits; bits &= bits - 1)
         if (index_at(t, n, base + 32 * q + (size_t)__builtin_ctz(bits))) return -1;
   }
-  if (i < n) { /* the rest (under 35 bytes), from a copy padded with zeros, which match nothing */
+  if (n >= 35) {
+    /* the rest (under 35 bytes): the chunks at n - 35 and n - 19, minus
+     * what was done, then the last 3 bytes one by one */
+    for (size_t k = n - 35; k <= n - 19; k += 16) {
+      unsigned bits = cand16(t + k, &acc);
+      if (k < i) bits &= ~0u << (i - k < 16 ? i - k : 16);
+      for (; bits; bits &= bits - 1)
+        if (index_at(t, n, k + (size_t)__builtin_ctz(bits))) return -1;
+    }
+    i = n - 3;
+  } else if (i < n) { /* a short text: from a copy padded with zeros, which match nothing */
     unsigned char pad[64] = {0};
     memcpy(pad, t + i, n - i);
     for (size_t k = 0; k < n - i; k += 16)
@@ -1033,7 +1057,7 @@ static int answer_first(const char *t, size_t a, size_t b, const char *head, siz
 }
 
 /* "answer" followed by " is ", ": " or " is: ", case-sensitively, in the
- * response s when it is all ASCII and was indexed itself */
+ * response s, from its index */
 static int has_primary_indexed(const char *s, size_t n) {
   const posv *av = &S.answers;
   for (size_t k = 0; k < av->n; k++) {
@@ -1242,20 +1266,6 @@ static int parse_number(sl s, int indicated, int nd, ex_buf *out) {
   return buf_set(out, tok.p, tok.n);
 }
 
-/* "answer" followed by " is ", ": " or " is: " in the raw response */
-static int has_primary(const char *s, size_t n) {
-  sl h = {s, n};
-  const char *f;
-  while ((f = rfind(h, "answer", 6)) != NULL) { /* markers are near the end */
-    size_t i = (size_t)(f - s) + 6, rest = n - i;
-    if ((rest >= 4 && memcmp(s + i, " is ", 4) == 0) || (rest >= 2 && memcmp(s + i, ": ", 2) == 0) ||
-        (rest >= 5 && memcmp(s + i, " is: ", 5) == 0))
-      return 1;
-    h.n = (size_t)(f - s) + 5; /* occurrences ending before this one's end */
-  }
-  return 0;
-}
-
 /* get_normalized_prediction. The rules search the lower-cased response
  * or, when it is all ASCII (lower-casing then keeps every offset), the
  * response itself with case folded in the compares; either way one indexing
@@ -1263,17 +1273,20 @@ static int has_primary(const char *s, size_t n) {
  * there. Only the window that survives the markers is lower-cased. */
 static int normalize(const char *s, size_t n, const ex_norm_opts *o, ex_buf *out) {
   delims_init();
-  int high;
+  int high, moved;
   if (index_text(s, n, &high)) return -1;
+  /* the primary markers are looked for case-sensitively in the raw response */
+  int primary = has_primary_indexed(s, n);
   const char *t = s;
   size_t tn = n;
   if (high) {
+    /* lower-case it; when no character changed length, every offset and so
+     * the index stay the same */
     S.low.n = 0;
-    if (lower_append((const unsigned char *)s, n, &S.low) || index_text(S.low.p, S.low.n, NULL)) return -1;
+    if (lower_append_moved((const unsigned char *)s, n, &S.low, &moved)) return -1;
     t = S.low.p, tn = S.low.n;
+    if (moved && index_text(t, tn, NULL)) return -1;
   }
-  /* the primary markers are looked for case-sensitively in the raw response */
-  int primary = high ? has_primary(s, n) : has_primary_indexed(s, n);
   sl p = strip((sl){t, tn});
   size_t a = (size_t)(p.p - t), b = a + p.n, st;
   int indicated = 0, colons = S.colons.n != 0;

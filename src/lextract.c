@@ -185,6 +185,18 @@ static int l_score_all(lua_State *L) {
   lua_Integer count = 0;
   for (lua_Integer k0 = 1; k0 <= n; k0 += SCORE_BLOCK) {
     int m = n - k0 + 1 < SCORE_BLOCK ? (int)(n - k0 + 1) : SCORE_BLOCK;
+    /* the next block's response objects, without reading them (raw: no Lua code runs) */
+    for (lua_Integer k = k0 + SCORE_BLOCK; raw && k < k0 + 2 * SCORE_BLOCK && k <= n; k++) {
+      lua_rawgeti(L, 1, k);
+      const char *p = lua_topointer(L, -1);
+      lua_pop(L, 1);
+      if (p) {
+        __builtin_prefetch(p);
+        __builtin_prefetch(p + 64);
+        __builtin_prefetch(p + 128);
+        __builtin_prefetch(p + 192);
+      }
+    }
     for (int j = 0; j < m; j++) {
       lua_Integer k = k0 + j;
       const char *what = NULL;
