@@ -1373,7 +1373,7 @@ int ex_post(const char *s, size_t n, ex_buf *out) {
       break;
     }
   if (s == out->p) { /* in place */
-    if (p.n) memmove(out->p, p.p, p.n);
+    if (p.n && p.p != out->p) memmove(out->p, p.p, p.n);
     out->n = p.n;
     if (out->p) out->p[p.n] = '\0';
     return 0;

@@ -148,10 +148,42 @@ static int l_score(lua_State *L) {
  * Every response and target must be a string: at the first that is not,
  * returns nil, "responses" or "targets", index (the caller converts or
  * raises; lua/opro/extract.lua turns number targets into strings).
- * Items go in blocks: first the strings of a block are fetched (and left
- * on the stack, so nothing can collect them) with their bytes prefetched,
- * which overlaps the cache misses of a big list, then the block is scored. */
-enum { SCORE_BLOCK = 32 };
+ * Items go in blocks, fetched one block ahead: a block's values are pushed
+ * (so nothing can collect them) and their strings prefetched without being
+ * read, which overlaps the cache misses of a big list; the block is scored
+ * once the next one is fetched. */
+enum { SCORE_BLOCK = 32, FIXED = 8 };
+
+typedef struct {
+  int (*get)(lua_State *, int, lua_Integer);
+  int w;           /* values per item on the stack: 2, or 3 with a list of inputs */
+  lua_Integer bad; /* index of the first item that is not a string, else 0 */
+  const char *what;
+} fetcher;
+
+/* push the values of items k0 .. k0 + m - 1 and prefetch their strings;
+ * 0, or -1 at an item that is not a string (f->bad, f->what set) */
+static int fetch_block(lua_State *L, fetcher *f, lua_Integer k0, int m) {
+  for (int j = 0; j < m; j++) {
+    lua_Integer k = k0 + j;
+    if (f->get(L, 1, k) != LUA_TSTRING) f->what = "responses";
+    else if (f->get(L, 2, k) != LUA_TSTRING) f->what = "targets";
+    if (f->what) {
+      f->bad = k;
+      return -1;
+    }
+    /* lua_topointer gives the string object's address without reading it */
+    const char *p = lua_topointer(L, -2), *q = lua_topointer(L, -1);
+    for (int off = 0; off < 512; off += 64) __builtin_prefetch(p + off);
+    __builtin_prefetch(q);
+    if (f->w == 3) {
+      int ty = f->get(L, 3, k);
+      if (ty != LUA_TSTRING && ty != LUA_TNIL)
+        luaL_error(L, "opro.extract.score_all: inputs[%d] is a %s, not a string", (int)k, luaL_typename(L, -1));
+    }
+  }
+  return 0;
+}
 
 static int l_score_all(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -169,59 +201,31 @@ static int l_score_all(lua_State *L) {
   const char *input = "";
   if (lua_type(L, 3) == LUA_TSTRING) input = lua_tolstring(L, 3, &in);
   /* plain tables (the usual case) are read raw; with a metatable, as Lua would */
-  int raw = 1;
-  for (int t = 1; t <= (inputs_list ? 3 : 2); t++)
-    if (lua_getmetatable(L, t)) lua_pop(L, 1), raw = 0;
-  int (*get)(lua_State *, int, lua_Integer) = raw ? lua_rawgeti : lua_geti;
+  fetcher f = {lua_rawgeti, inputs_list ? 3 : 2, 0, NULL};
+  for (int t = 1; t <= f.w; t++)
+    if (lua_getmetatable(L, t)) lua_pop(L, 1), f.get = lua_geti;
   ex_buf *b = newbuf(L); /* 6 */
   lua_createtable(L, n < INT_MAX ? (int)n : 0, 0); /* 7: verdicts */
   if (want_preds) lua_createtable(L, n < INT_MAX ? (int)n : 0, 0);
   else lua_pushnil(L); /* 8: predictions */
-  luaL_checkstack(L, 3 * SCORE_BLOCK + 4, "opro.extract.score_all");
-  struct {
-    const char *r, *t, *in;
-    size_t rn, tn, inn;
-  } it[SCORE_BLOCK];
+  luaL_checkstack(L, 2 * 3 * SCORE_BLOCK + 4, "opro.extract.score_all");
   lua_Integer count = 0;
+  int m = n < SCORE_BLOCK ? (int)n : SCORE_BLOCK;
+  if (fetch_block(L, &f, 1, m)) goto bad;
   for (lua_Integer k0 = 1; k0 <= n; k0 += SCORE_BLOCK) {
-    int m = n - k0 + 1 < SCORE_BLOCK ? (int)(n - k0 + 1) : SCORE_BLOCK;
-    /* the next block's response objects, without reading them (raw: no Lua code runs) */
-    for (lua_Integer k = k0 + SCORE_BLOCK; raw && k < k0 + 2 * SCORE_BLOCK && k <= n; k++) {
-      lua_rawgeti(L, 1, k);
-      const char *p = lua_topointer(L, -1);
-      lua_pop(L, 1);
-      if (p) {
-        __builtin_prefetch(p);
-        __builtin_prefetch(p + 64);
-        __builtin_prefetch(p + 128);
-        __builtin_prefetch(p + 192);
-      }
-    }
+    lua_Integer k1 = k0 + SCORE_BLOCK;
+    int m1 = k1 > n ? 0 : n - k1 + 1 < SCORE_BLOCK ? (int)(n - k1 + 1) : SCORE_BLOCK;
+    if (m1 && fetch_block(L, &f, k1, m1)) goto bad;
     for (int j = 0; j < m; j++) {
-      lua_Integer k = k0 + j;
-      const char *what = NULL;
-      if (get(L, 1, k) != LUA_TSTRING) what = "responses";
-      else if (get(L, 2, k) != LUA_TSTRING) what = "targets";
-      if (what) {
-        lua_pushnil(L);
-        lua_pushstring(L, what);
-        lua_pushinteger(L, k);
-        return 3;
+      int at = FIXED + 1 + f.w * j;
+      size_t rn, tn, inn = in;
+      const char *r = lua_tolstring(L, at, &rn), *t = lua_tolstring(L, at + 1, &tn), *inp = input;
+      if (f.w == 3) {
+        inp = lua_tolstring(L, at + 2, &inn);
+        if (!inp) inp = "", inn = 0;
       }
-      it[j].t = lua_tolstring(L, -1, &it[j].tn);
-      it[j].r = lua_tolstring(L, -2, &it[j].rn);
-      for (size_t off = 64; off < it[j].rn && off < 1024; off += 64) __builtin_prefetch(it[j].r + off);
-      it[j].in = input, it[j].inn = in;
-      if (inputs_list) {
-        int ty = get(L, 3, k);
-        if (ty == LUA_TSTRING) it[j].in = lua_tolstring(L, -1, &it[j].inn);
-        else if (ty == LUA_TNIL) it[j].in = "", it[j].inn = 0;
-        else luaL_error(L, "opro.extract.score_all: inputs[%d] is a %s, not a string", (int)k, luaL_typename(L, -1));
-      }
-    }
-    for (int j = 0; j < m; j++) {
       b->n = 0;
-      int c = ex_score(it[j].r, it[j].rn, it[j].t, it[j].tn, it[j].in, it[j].inn, &o, b);
+      int c = ex_score(r, rn, t, tn, inp, inn, &o, b);
       if (c < 0) oom(L);
       count += c;
       lua_pushboolean(L, c);
@@ -231,7 +235,10 @@ static int l_score_all(lua_State *L) {
         lua_rawseti(L, 8, k0 + j);
       }
     }
-    lua_settop(L, 8);
+    /* drop this block's values; the next block's move down */
+    lua_rotate(L, FIXED + 1, -f.w * m);
+    lua_settop(L, FIXED + f.w * m1);
+    m = m1;
   }
   lua_pushvalue(L, 7);
   lua_pushinteger(L, count);
@@ -240,6 +247,11 @@ static int l_score_all(lua_State *L) {
     return 3;
   }
   return 2;
+bad:
+  lua_pushnil(L);
+  lua_pushstring(L, f.what);
+  lua_pushinteger(L, f.bad);
+  return 3;
 }
 
 /* boxed(s [, balanced]) -> content | nil | false (false: "\boxed" without a match) */
