@@ -10,11 +10,13 @@
 
 #include "extract.h"
 
-/* An ex_buf owned by a userdata so a Lua error never leaks it. */
+/* The module's output buffer: an ex_buf owned by a userdata (so a Lua
+ * error never leaks it), every function's upvalue 1, reused from call to
+ * call (nothing calls back into Lua while it is in use). */
 static ex_buf *newbuf(lua_State *L) {
-  ex_buf *b = lua_newuserdatauv(L, sizeof *b, 0);
-  memset(b, 0, sizeof *b);
-  luaL_setmetatable(L, "opro.extract.buf");
+  ex_buf *b = lua_touserdata(L, lua_upvalueindex(1));
+  if (b->cap > (1u << 20)) ex_buf_free(b); /* do not keep a huge one */
+  b->n = 0;
   return b;
 }
 
@@ -204,7 +206,8 @@ static int l_score_all(lua_State *L) {
   fetcher f = {lua_rawgeti, inputs_list ? 3 : 2, 0, NULL};
   for (int t = 1; t <= f.w; t++)
     if (lua_getmetatable(L, t)) lua_pop(L, 1), f.get = lua_geti;
-  ex_buf *b = newbuf(L); /* 6 */
+  ex_buf *b = newbuf(L);
+  lua_pushnil(L); /* 6: unused */
   lua_createtable(L, n < INT_MAX ? (int)n : 0, 0); /* 7: verdicts */
   if (want_preds) lua_createtable(L, n < INT_MAX ? (int)n : 0, 0);
   else lua_pushnil(L); /* 8: predictions */
@@ -385,6 +388,10 @@ int luaopen_opro_core_extract(lua_State *L) {
     lua_setfield(L, -2, "__close");
   }
   lua_pop(L, 1);
-  luaL_newlib(L, funcs);
+  luaL_newlibtable(L, funcs);
+  ex_buf *b = lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
+  luaL_setmetatable(L, "opro.extract.buf");
+  luaL_setfuncs(L, funcs, 1);
   return 1;
 }
