@@ -1042,18 +1042,25 @@ static int answer_last(const char *t, size_t a, size_t b, const char *tail, size
   return 0;
 }
 
-/* leftmost head + "answer" in t[a..b) */
-static int answer_first(const char *t, size_t a, size_t b, const char *head, size_t hn, size_t *start) {
+/* FINAL_ANSWER_AHEAD_PATTERNS without their "answer" */
+static const size_t ahead_len[] = {sizeof " is the correct " - 1, sizeof " is the right " - 1,
+                                   sizeof " is the final " - 1, sizeof " is the " - 1};
+
+/* where each of answer_ahead first occurs in t[a..b) (SIZE_MAX: not at
+ * all), in one pass over the "answer"s; 0 when none does */
+static int answer_ahead_first(const char *t, size_t a, size_t b, size_t *first) {
   const posv *av = &S.answers;
-  for (size_t k = 0; k < av->n; k++) {
-    size_t j = av->v[k];
+  int found = 0;
+  for (size_t k = 0; k < NELEM(answer_ahead); k++) first[k] = SIZE_MAX;
+  for (size_t i = 0; i < av->n; i++) {
+    size_t j = av->v[i];
     if (j + 6 > b) break;
-    if (j >= a + hn && fold_eq(t + j - hn, head, hn)) {
-      *start = j - hn;
-      return 1;
-    }
+    if (j < a + ahead_len[3] || t[j - 1] != ' ') continue;
+    for (size_t k = 0; k < NELEM(answer_ahead); k++)
+      if (first[k] == SIZE_MAX && j >= a + ahead_len[k] && fold_eq(t + j - ahead_len[k], answer_ahead[k], ahead_len[k]))
+        first[k] = j - ahead_len[k], found = 1;
   }
-  return 0;
+  return found;
 }
 
 /* "answer" followed by " is ", ": " or " is: ", case-sensitively, in the
@@ -1305,10 +1312,12 @@ static int normalize(const char *s, size_t n, const ex_norm_opts *o, ex_buf *out
     for (size_t k = 0; colons && k < NELEM(secondary_d); k++)
       if (colon_last(t, a, b, &secondary_d[k], &st)) a = st + secondary_d[k].n, indicated = 1;
   }
-  static const size_t ahead_len[] = {sizeof " is the correct " - 1, sizeof " is the right " - 1,
-                                     sizeof " is the final " - 1, sizeof " is the " - 1};
-  for (size_t k = 0; S.answers.n && k < NELEM(answer_ahead); k++) /* all four end with "answer" */
-    if (answer_first(t, a, b, answer_ahead[k], ahead_len[k], &st)) b = st, indicated = 1;
+  if (S.answers.n) { /* all four end with " answer" */
+    size_t first[NELEM(answer_ahead)];
+    if (answer_ahead_first(t, a, b, first))
+      for (size_t k = 0; k < NELEM(answer_ahead); k++)
+        if (first[k] != SIZE_MAX && first[k] + ahead_len[k] + 6 <= b) b = first[k], indicated = 1;
+  }
   p = strip((sl){t + a, b - a});
   a = (size_t)(p.p - t), b = a + p.n;
   if (colons && colon_first_any(t, a, b, solution_d, 1, &st)) b = st;
@@ -1358,6 +1367,18 @@ int ex_normalize(const char *s, size_t n, const ex_norm_opts *o, ex_buf *out) {
   int rc = normalize(s, n, o, out);
   scratch_trim();
   return rc;
+}
+
+/* ex_post would keep the short s as it is: no ':' or space at either end,
+ * no '\n', no "Q:" */
+static int post_keeps(const char *s, size_t n) {
+  if (n == 0) return 1;
+  if (n > 32) return 0;
+  unsigned a = (unsigned char)s[0], z = (unsigned char)s[n - 1];
+  if (a == ':' || z == ':' || a - 0x21u >= 0x5Fu || z - 0x21u >= 0x5Fu) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == '\n' || s[i] == 'Q') return 0;
+  return 1;
 }
 
 int ex_post(const char *s, size_t n, ex_buf *out) {
@@ -1445,6 +1466,18 @@ static int in_alphabet(sl x) {
   return 1;
 }
 
+/* s has no A-Z, no byte >= 0x80 and no punctuation: lower() and
+ * remove_punctuation_from_string() would return it as it is */
+static int plain(sl s) {
+  /* bit c: ASCII c is neither A-Z nor in string.punctuation */
+  static const uint64_t ok[2] = {0x03FF0001FFFFFFFFull, 0x87FFFFFE00000000ull};
+  for (size_t i = 0; i < s.n; i++) {
+    unsigned c = (unsigned char)s.p[i];
+    if (c >= 0x80 || !(ok[c >> 6] >> (c & 63) & 1)) return 0;
+  }
+  return 1;
+}
+
 /* s has no A-Z and no byte >= 0x80: lower() would return it as it is */
 static int lower_is_same(sl s) {
   for (size_t i = 0; i < s.n; i++) {
@@ -1501,6 +1534,13 @@ static int all_not_in(ex_buf *list, int n, sl target) {
 
 int ex_accuracy(const char *target, size_t tn, const char *pred, size_t pn, const char *input, size_t in,
                 int include_ok) {
+  if (!in) {
+    sl t = {target, tn}, p = {pred, pn};
+    /* nothing to lower, no brackets, no punctuation, no boolean meaning:
+     * the rules below come down to this */
+    if (plain(t) && plain(p) && bool_symbol(t) < 0)
+      return sl_eq(strip(p), strip(t)) || (include_ok && find(p, t.p, t.n) != NULL);
+  }
   static ex_buf tb, pb, pbx, tat, x, y, others[26]; /* reused between calls */
   int nothers = 0, rc = -1, acc = 0;
   char tbr[4], pbr[4];
@@ -1616,6 +1656,6 @@ int ex_score(const char *resp, size_t rn, const char *target, size_t tn, const c
     }
   }
   if (!done && ex_normalize(resp, rn, &o->norm, pred)) return -1;
-  if (o->post && ex_post(pred->p, pred->n, pred)) return -1;
+  if (o->post && !post_keeps(pred->p, pred->n) && ex_post(pred->p, pred->n, pred)) return -1;
   return ex_accuracy(target, tn, pred->p ? pred->p : "", pred->n, input, in, o->include_ok);
 }
