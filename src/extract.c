@@ -1,7 +1,9 @@
 /* extract.c: the OPRO reference's answer normalization and accuracy rules
- * (see extract.h), written for speed: one pass per rule over byte slices,
- * copies only where a rule rewrites the text. Python str semantics come
- * from the tables in unitab.h. */
+ * (see extract.h), written for speed: one indexing pass finds every place a
+ * marker can start (see index_text), the rules look only there, over byte
+ * slices, and text is copied only where a rule rewrites it (an all-ASCII
+ * response is not even lower-cased: see normalize). Python str semantics
+ * come from the tables in unitab.h. */
 #include "extract.h"
 
 #include <locale.h>
