@@ -1,7 +1,9 @@
 /* extract.c: the OPRO reference's answer normalization and accuracy rules
- * (see extract.h), written for speed: one pass per rule over byte slices,
- * copies only where a rule rewrites the text. Python str semantics come
- * from the tables in unitab.h. */
+ * (see extract.h), written for speed: one indexing pass finds every place a
+ * marker can start (see index_text), the rules look only there, over byte
+ * slices, and text is copied only where a rule rewrites it (an all-ASCII
+ * response is not even lower-cased: see normalize). Python str semantics
+ * come from the tables in unitab.h. */
 #include "extract.h"
 
 #include <locale.h>
@@ -12,6 +14,10 @@
 #include <string.h>
 
 #include "unitab.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define BAD_CP 0xFFFFFFFFu
@@ -209,26 +215,84 @@ static int final_sigma(const unsigned char *s, size_t n, size_t i) {
   return 1;
 }
 
-int ex_lower(const char *str, size_t n, ex_buf *out) {
-  const unsigned char *s = (const unsigned char *)str;
-  out->n = 0;
-  if (buf_reserve(out, n + 8)) return -1;
+/* ------------------------------------------------------------ ASCII runs */
+
+#if defined(__SSE2__)
+static inline __m128i lower16(__m128i x) {
+  const __m128i a1 = _mm_set1_epi8('A' - 1), z1 = _mm_set1_epi8('Z' + 1), b5 = _mm_set1_epi8(0x20);
+  __m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, a1), _mm_cmplt_epi8(x, z1)); /* bytes >= 0x80 are negative */
+  return _mm_or_si128(x, _mm_and_si128(up, b5));
+}
+#endif
+
+/* d = s with A-Z lowered (every other byte kept as it is); d and s do not overlap */
+static void lower_ascii(char *d, const unsigned char *s, size_t n) {
   size_t i = 0;
-  while (i < n) {
+#if defined(__SSE2__)
+  if (n >= 16) {
+    for (; i + 16 <= n; i += 16)
+      _mm_storeu_si128((__m128i *)(void *)(d + i), lower16(_mm_loadu_si128((const __m128i *)(const void *)(s + i))));
+    if (i < n) /* the last 16, again in part */
+      _mm_storeu_si128((__m128i *)(void *)(d + n - 16),
+                       lower16(_mm_loadu_si128((const __m128i *)(const void *)(s + n - 16))));
+    return;
+  }
+#endif
+  for (; i < n; i++) {
     unsigned c = s[i];
-    if (c < 0x80) {
-      if (out->n + 1 >= out->cap && buf_reserve(out, 1)) return -1;
-      out->p[out->n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-      i++;
-      continue;
-    }
+    d[i] = (char)(c - 'A' < 26u ? c + 32 : c);
+  }
+}
+
+/* lower the leading bytes of s below 0x80 into d, which has room for
+ * n + 16 bytes (what is written after them is junk); returns their number */
+static size_t lower_ascii_run(char *d, const unsigned char *s, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 16 <= n; i += 16) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+    _mm_storeu_si128((__m128i *)(void *)(d + i), lower16(x));
+    unsigned m = (unsigned)_mm_movemask_epi8(x);
+    if (m) return i + (size_t)__builtin_ctz(m);
+  }
+#endif
+  for (; i < n && s[i] < 0x80; i++) {
+    unsigned c = s[i];
+    d[i] = (char)(c - 'A' < 26u ? c + 32 : c);
+  }
+  return i;
+}
+
+static int ascii_space(unsigned c) { return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20); }
+
+/* some character of cp's block of 256 has a lower-case mapping */
+static int lower_page(uint32_t cp) {
+  static uint64_t pages[0x200 / 64];
+  static int ready;
+  if (!ready) {
+    for (size_t k = 0; k < NELEM(uni_lower); k++) pages[uni_lower[k][0] >> 14] |= 1ull << ((uni_lower[k][0] >> 8) & 63);
+    ready = 1;
+  }
+  return cp < 0x20000 && (pages[cp >> 14] >> ((cp >> 8) & 63) & 1);
+}
+
+/* str.lower() of s appended to out; ASCII runs are lowered 16 bytes at a time */
+static int lower_append_moved(const unsigned char *s, size_t n, ex_buf *out, int *moved) {
+  size_t i = 0, base = out->n;
+  *moved = 0;
+  while (i < n) {
+    if (buf_reserve(out, n - i + 16)) return -1;
+    size_t k = lower_ascii_run(out->p + out->n, s + i, n - i);
+    out->n += k;
+    i += k;
+    if (i == n) break;
+    if (buf_reserve(out, 8)) return -1;
     uint32_t cp;
     size_t l = u8dec(s, n, i, &cp);
-    if (buf_reserve(out, 8)) return -1;
     if (cp == 0x3A3) {
       out->n += u8enc(final_sigma(s, n, i) ? 0x3C2 : 0x3C3, out->p + out->n);
     } else {
-      const uint32_t *m = cp == BAD_CP ? NULL : map_lookup(&uni_lower[0][0], NELEM(uni_lower), 3, cp);
+      const uint32_t *m = cp == BAD_CP || !lower_page(cp) ? NULL : map_lookup(&uni_lower[0][0], NELEM(uni_lower), 3, cp);
       if (m) {
         out->n += u8enc(m[0], out->p + out->n);
         if (m[1]) out->n += u8enc(m[1], out->p + out->n);
@@ -238,9 +302,21 @@ int ex_lower(const char *str, size_t n, ex_buf *out) {
       }
     }
     i += l;
+    if (out->n - base != i) *moved = 1; /* a character changed length */
   }
+  if (buf_reserve(out, 0)) return -1;
   out->p[out->n] = '\0';
   return 0;
+}
+
+static int lower_append(const unsigned char *s, size_t n, ex_buf *out) {
+  int moved;
+  return lower_append_moved(s, n, out, &moved);
+}
+
+int ex_lower(const char *str, size_t n, ex_buf *out) {
+  out->n = 0;
+  return lower_append((const unsigned char *)str, n, out);
 }
 
 int ex_upper(const char *str, size_t n, ex_buf *out) {
@@ -270,12 +346,22 @@ void ex_strip(const char **sp, size_t *np) {
   const unsigned char *s = (const unsigned char *)*sp;
   size_t n = *np, a = 0, b = n;
   while (a < b) {
+    if (s[a] < 0x80) {
+      if (!ascii_space(s[a])) break;
+      a++;
+      continue;
+    }
     uint32_t c;
     size_t l = u8dec(s, n, a, &c);
     if (!is_space(c)) break;
     a += l;
   }
   while (b > a) {
+    if (s[b - 1] < 0x80) {
+      if (!ascii_space(s[b - 1])) break;
+      b--;
+      continue;
+    }
     uint32_t c;
     size_t j = u8prev(s, n, b, &c);
     if (!is_space(c)) break;
@@ -300,6 +386,11 @@ int ex_is_alpha(const char *str, size_t n) {
   const unsigned char *s = (const unsigned char *)str;
   if (n == 0) return 0;
   for (size_t i = 0; i < n;) {
+    if (s[i] < 0x80) {
+      if ((unsigned)(s[i] | 0x20) - 'a' >= 26u) return 0;
+      i++;
+      continue;
+    }
     uint32_t c;
     i += u8dec(s, n, i, &c);
     if (!is_alpha(c)) return 0;
@@ -446,6 +537,13 @@ static int is_punct(unsigned c) {
   return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
 }
 
+/* no byte of s[0..n) is in string.punctuation (remove_punct would keep s) */
+static int punct_free_bytes(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (is_punct((unsigned char)s[i])) return 0;
+  return 1;
+}
+
 int ex_remove_punct(const char *s, size_t n, int is_filename, ex_buf *out) {
   out->n = 0;
   if (buf_reserve(out, n)) return -1;
@@ -522,28 +620,6 @@ static const char *find(sl h, const char *nd, size_t nn) {
   return NULL;
 }
 
-/* rightmost occurrence */
-static const char *rfind(sl h, const char *nd, size_t nn) {
-  if (nn == 0) return h.p + h.n;
-  if (nn > h.n) return NULL;
-  size_t a = anchor_cached(nd, nn);
-  const char *lo = h.p + a, *end = h.p + h.n - (nn - 1 - a);
-  while (end > lo) {
-    const char *f = memrchr(lo, nd[a], (size_t)(end - lo));
-    if (!f) return NULL;
-    if (memcmp(f - a, nd, nn) == 0) return f - a;
-    end = f;
-  }
-  return NULL;
-}
-
-/* a proper prefix of nd that is also a suffix ("aa", "abab") */
-static int has_border(const char *nd, size_t nn) {
-  for (size_t k = 1; k < nn; k++)
-    if (memcmp(nd, nd + nn - k, k) == 0) return 1;
-  return 0;
-}
-
 static int contains(sl h, const char *nd) { return find(h, nd, strlen(nd)) != NULL; }
 
 /* s.split(nd)[0] */
@@ -553,32 +629,16 @@ static sl before_first(sl h, const char *nd) {
   return h;
 }
 
-/* s.split(nd)[-1]: after the last of the occurrences found left to right */
-static sl after_last(sl h, const char *nd) {
-  size_t nn = strlen(nd);
-  if (nn <= 32 && !has_border(nd, nn)) { /* then the rightmost occurrence is the last one */
-    const char *f = rfind(h, nd, nn);
-    if (!f) return h;
-    size_t skip = (size_t)(f - h.p) + nn;
-    return (sl){h.p + skip, h.n - skip};
-  }
-  sl rest = h;
-  const char *f;
-  while ((f = find(rest, nd, nn)) != NULL) {
-    size_t skip = (size_t)(f - rest.p) + nn;
-    rest.p += skip;
-    rest.n -= skip;
-  }
-  return rest;
-}
-
-static sl strip(sl s) {
+static inline __attribute__((always_inline)) sl strip(sl s) {
+  /* nothing to strip when both ends are ASCII and no space */
+  if (s.n && (unsigned char)s.p[0] - 0x21u < 0x5Fu && (unsigned char)s.p[s.n - 1] - 0x21u < 0x5Fu) return s;
   ex_strip(&s.p, &s.n);
   return s;
 }
 
 static int eq(sl a, const char *b) {
   if (a.n > 7) return 0; /* only used with short words */
+  if (a.n == 0 || a.p[0] != b[0]) return a.n == 0 && b[0] == '\0';
   size_t bn = strlen(b);
   return a.n == bn && memcmp(a.p, b, bn) == 0;
 }
@@ -600,6 +660,8 @@ static int replace_all(sl s, const char *old, size_t on, const char *nw, size_t 
   }
   return buf_add(out, rest.p, rest.n);
 }
+
+static int punct_free(sl s) { return punct_free_bytes(s.p, s.n); }
 
 static sl of(const ex_buf *b) { return (sl){b->p ? b->p : "", b->n}; }
 
@@ -642,14 +704,21 @@ static const char *const number_values[] = {
     "0",  "1",  "2",  "3",  "4",  "5",  "6",  "7",  "8",  "9",  "10", "11", "12", "13",
     "14", "15", "16", "17", "18", "19", "20", "30", "40", "50", "60", "70", "80", "90",
 };
-static const char *const boolean_symbols[3][2] = {{"false", "true"}, {"no", "yes"}, {"invalid", "valid"}};
+/* BOOLEAN_SYMBOLS is [['false', 'true'], ['no', 'yes'], ['invalid', 'valid']] */
 
-static int is_boolean_symbol(sl s) {
-  for (size_t g = 0; g < 3; g++)
-    for (size_t k = 0; k < 2; k++)
-      if (eq(s, boolean_symbols[g][k])) return 1;
-  return 0;
+/* BOOLEAN_SYMBOLS: 0 for false, no, invalid; 1 for true, yes, valid; else -1 */
+static int bool_symbol(sl s) {
+  switch (s.n) {
+  case 2: return memcmp(s.p, "no", 2) == 0 ? 0 : -1;
+  case 3: return memcmp(s.p, "yes", 3) == 0 ? 1 : -1;
+  case 4: return memcmp(s.p, "true", 4) == 0 ? 1 : -1;
+  case 5: return memcmp(s.p, "false", 5) == 0 ? 0 : memcmp(s.p, "valid", 5) == 0 ? 1 : -1;
+  case 7: return memcmp(s.p, "invalid", 7) == 0 ? 0 : -1;
+  default: return -1;
+  }
 }
+
+static int is_boolean_symbol(sl s) { return bool_symbol(s) >= 0; }
 
 /* re.search(r'(\d+)(?!.*\d)', s): the last run of digits on the first line
  * that has digits ('.' does not cross a newline) */
@@ -678,12 +747,13 @@ static int last_digits_first_line(sl s, sl *out) {
   return 1;
 }
 
-/* re.findall(r'\(.*?\)', s)[0] when exactly one distinct "(a)".."(z)" occurs */
+/* re.findall(r'\(.*?\)', s)[0] when exactly one distinct "(a)".."(z)"
+ * occurs in s lower-cased (s itself may still have A-Z) */
 static sl bracketed_choice(sl s) {
   uint32_t seen = 0;
-  for (size_t i = 0; i + 2 < s.n; i++)
-    if (s.p[i] == '(' && s.p[i + 2] == ')' && s.p[i + 1] >= 'a' && s.p[i + 1] <= 'z')
-      seen |= 1u << (s.p[i + 1] - 'a');
+  if (s.n < 3) return s;
+  for (const char *q = s.p, *last = s.p + s.n - 2; q < last && (q = memchr(q, '(', (size_t)(last - q))); q++)
+    if (q[2] == ')' && (unsigned)((q[1] | 0x20) - 'a') < 26u) seen |= 1u << ((q[1] | 0x20) - 'a');
   if (!seen || (seen & (seen - 1))) return s;
   size_t i = 0;
   while (i < s.n) {
@@ -705,8 +775,10 @@ typedef struct {
 } posv;
 
 typedef struct {
-  ex_buf low, num, tmp, a, b;
-  posv colons; /* offsets in low of ':' and of U+FF1A (fullwidth colon) */
+  ex_buf low, win, num, tmp, a, b;
+  /* where, in the text the rules search, ':' and U+FF1A (fullwidth colon)
+   * start, where '#' is and where "answer" starts (in any case) */
+  posv colons, hashes, answers;
 } scratch;
 static scratch S;
 
@@ -714,17 +786,24 @@ static void trim_buf(ex_buf *b) {
   if (b->cap > (1u << 20)) ex_buf_free(b);
 }
 
+static void trim_posv(posv *v) {
+  if (v->cap > 65536) {
+    free(v->v);
+    v->v = NULL;
+    v->n = v->cap = 0;
+  }
+}
+
 static void scratch_trim(void) {
   trim_buf(&S.low);
+  trim_buf(&S.win);
   trim_buf(&S.num);
   trim_buf(&S.tmp);
   trim_buf(&S.a);
   trim_buf(&S.b);
-  if (S.colons.cap > 65536) {
-    free(S.colons.v);
-    S.colons.v = NULL;
-    S.colons.n = S.colons.cap = 0;
-  }
+  trim_posv(&S.colons);
+  trim_posv(&S.hashes);
+  trim_posv(&S.answers);
 }
 
 static int posv_push(posv *v, size_t x) {
@@ -738,66 +817,148 @@ static int posv_push(posv *v, size_t x) {
   return 0;
 }
 
-/* str.lower() into out, recording where ':' and U+FF1A land (ASCII text
- * is lowered 8 bytes at a time) */
-static int lower_scan(const char *str, size_t n, ex_buf *out, posv *colons) {
-  const unsigned char *s = (const unsigned char *)str;
-  out->n = 0;
-  colons->n = 0;
-  if (buf_reserve(out, n + 8)) return -1;
-  size_t i = 0;
-  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-  while (i < n) {
-    if (i + 8 <= n) {
-      uint64_t w;
-      memcpy(&w, s + i, 8);
-      if (!(w & highs)) {
-        uint64_t x = w ^ (ones * ':');
-        if (!((x - ones) & ~x & highs)) { /* no ':' among the 8 */
-          uint64_t ge_a = w + ones * (0x80 - 'A');
-          uint64_t gt_z = w + ones * (0x7F - 'Z');
-          w |= ((ge_a ^ gt_z) & highs) >> 2;
-          if (out->n + 8 >= out->cap && buf_reserve(out, 8)) return -1;
-          memcpy(out->p + out->n, &w, 8);
-          out->n += 8;
-          i += 8;
-          continue;
-        }
-      }
-    }
-    unsigned c = s[i];
-    if (c < 0x80) {
-      if (out->n + 1 >= out->cap && buf_reserve(out, 1)) return -1;
-      if (c == ':' && posv_push(colons, out->n)) return -1;
-      out->p[out->n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-      i++;
-      continue;
-    }
-    uint32_t cp;
-    size_t l = u8dec(s, n, i, &cp);
-    if (buf_reserve(out, 8)) return -1;
-    if (cp == 0xFF1A && posv_push(colons, out->n)) return -1;
-    if (cp == 0x3A3) {
-      out->n += u8enc(final_sigma(s, n, i) ? 0x3C2 : 0x3C3, out->p + out->n);
-    } else {
-      const uint32_t *m = cp == BAD_CP ? NULL : map_lookup(&uni_lower[0][0], NELEM(uni_lower), 3, cp);
-      if (m) {
-        out->n += u8enc(m[0], out->p + out->n);
-        if (m[1]) out->n += u8enc(m[1], out->p + out->n);
-      } else {
-        memcpy(out->p + out->n, s + i, l);
-        out->n += l;
-      }
-    }
-    i += l;
+/* t[0..n) equals the lower-case ASCII/UTF-8 d once A-Z in t are lowered.
+ * The rules search either the lower-cased text or, when the response is
+ * all ASCII, the response itself: this compare serves both. */
+static int fold_eq(const char *t, const char *d, size_t n) {
+  for (size_t k = 0; k < n; k++) {
+    unsigned c = (unsigned char)t[k];
+    if (c - 'A' < 26u) c += 32;
+    if (c != (unsigned char)d[k]) return 0;
   }
-  out->p[out->n] = '\0';
+  return 1;
+}
+
+/* one candidate position of the index (see scratch) */
+static int index_at(const unsigned char *t, size_t n, size_t j) {
+  unsigned c = t[j];
+  if (c == ':') return posv_push(&S.colons, j);
+  if (c == '#') return posv_push(&S.hashes, j);
+  if (c == 0xEF) return j + 2 < n && t[j + 1] == 0xBC && t[j + 2] == 0x9A ? posv_push(&S.colons, j) : 0;
+  if (j + 8 <= n) { /* all six are letters: one compare with bit 5 set in each */
+    uint64_t w, want;
+    memcpy(&w, t + j, 8);
+    memcpy(&want, "answer\0\0", 8);
+    uint64_t six = 0, bit5 = 0;
+    memcpy(&six, "\xff\xff\xff\xff\xff\xff\0\0", 8);
+    memcpy(&bit5, "\x20\x20\x20\x20\x20\x20\0\0", 8);
+    return ((w | bit5) & six) == want ? posv_push(&S.answers, j) : 0;
+  }
+  if ((c | 0x20) == 'a' && j + 6 <= n && fold_eq((const char *)t + j, "answer", 6)) return posv_push(&S.answers, j);
+  return 0;
+}
+
+/* Index t (see scratch) in one pass; *high: some byte is >= 0x80. With
+ * SSE2 (and AVX2 where the CPU has it), 16 (32) bytes at a time: a
+ * position is a candidate when its byte is ':', '#' or 0xEF, or when it is
+ * 'a' and the byte 3 on is 'w' (any case). Candidate masks are collected
+ * for a block of 32-byte chunks, then looked at. */
+enum { IX_BLOCK = 32 };
+
+#if defined(__SSE2__)
+static inline unsigned cand16(const unsigned char *p, __m128i *acc) {
+  const __m128i colon = _mm_set1_epi8(':'), hash = _mm_set1_epi8('#'), ef = _mm_set1_epi8((char)0xEF),
+                la = _mm_set1_epi8('a'), lw = _mm_set1_epi8('w'), b5 = _mm_set1_epi8(0x20);
+  __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+  __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(p + 3));
+  *acc = _mm_or_si128(*acc, x);
+  __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, colon), _mm_cmpeq_epi8(x, hash)), _mm_cmpeq_epi8(x, ef));
+  m = _mm_or_si128(m, _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(x, b5), la), _mm_cmpeq_epi8(_mm_or_si128(y, b5), lw)));
+  return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+#if defined(__SSE2__) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(EXTRACT_NO_AVX2)
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1
+/* the same masks as cand16, 32 bytes at a time, for count chunks of 32
+ * (t[32 * count + 2] must be readable); returns the OR of the masks */
+__attribute__((target("avx2"))) static uint32_t cand_avx2(const unsigned char *t, size_t count, uint32_t *mk,
+                                                          unsigned *hi) {
+  const __m256i colon = _mm256_set1_epi8(':'), hash = _mm256_set1_epi8('#'), ef = _mm256_set1_epi8((char)0xEF),
+                la = _mm256_set1_epi8('a'), lw = _mm256_set1_epi8('w'), b5 = _mm256_set1_epi8(0x20);
+  __m256i acc = _mm256_setzero_si256();
+  uint32_t any = 0;
+  for (size_t c = 0; c < count; c++) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(t + 32 * c));
+    __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(t + 32 * c + 3));
+    acc = _mm256_or_si256(acc, x);
+    __m256i m = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, colon), _mm256_cmpeq_epi8(x, hash)),
+                                _mm256_cmpeq_epi8(x, ef));
+    m = _mm256_or_si256(m, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(x, b5), la),
+                                            _mm256_cmpeq_epi8(_mm256_or_si256(y, b5), lw)));
+    mk[c] = (uint32_t)_mm256_movemask_epi8(m);
+    any |= mk[c];
+  }
+  *hi |= (unsigned)_mm256_movemask_epi8(acc);
+  return any;
+}
+
+static int have_avx2(void) {
+  static int have = -1;
+  if (have < 0) have = __builtin_cpu_supports("avx2") ? 1 : 0;
+  return have;
+}
+#endif
+
+static int index_text(const char *str, size_t n, int *high) {
+  const unsigned char *t = (const unsigned char *)str;
+  S.colons.n = S.hashes.n = S.answers.n = 0;
+  size_t i = 0;
+  unsigned hi = 0;
+#if defined(__SSE2__)
+  __m128i acc = _mm_setzero_si128();
+  uint32_t mk[IX_BLOCK];
+  while (n - i >= 35) {
+    size_t base = i, c = 0, avail = (n - i - 3) / 32;
+    uint32_t any = 0;
+    if (avail > IX_BLOCK) avail = IX_BLOCK;
+#if defined(HAVE_AVX2_PATH)
+    if (have_avx2()) {
+      any = cand_avx2(t + i, avail, mk, &hi);
+      c = avail, i += 32 * avail;
+    }
+#endif
+    for (; c < avail; c++, i += 32) {
+      mk[c] = cand16(t + i, &acc) | cand16(t + i + 16, &acc) << 16;
+      any |= mk[c];
+    }
+    for (size_t q = 0; any && q < c; q++)
+      for (uint32_t bits = mk[q]; bits; bits &= bits - 1)
+        if (index_at(t, n, base + 32 * q + (size_t)__builtin_ctz(bits))) return -1;
+  }
+  if (n >= 35) {
+    /* the rest (under 35 bytes): the chunks at n - 35 and n - 19, minus
+     * what was done, then the last 3 bytes one by one */
+    for (size_t k = n - 35; k <= n - 19; k += 16) {
+      unsigned bits = cand16(t + k, &acc);
+      if (k < i) bits &= ~0u << (i - k < 16 ? i - k : 16);
+      for (; bits; bits &= bits - 1)
+        if (index_at(t, n, k + (size_t)__builtin_ctz(bits))) return -1;
+    }
+    i = n - 3;
+  } else if (i < n) { /* a short text: from a copy padded with zeros, which match nothing */
+    unsigned char pad[64] = {0};
+    memcpy(pad, t + i, n - i);
+    for (size_t k = 0; k < n - i; k += 16)
+      for (unsigned bits = cand16(pad + k, &acc); bits; bits &= bits - 1)
+        if (index_at(t, n, i + k + (size_t)__builtin_ctz(bits))) return -1;
+    i = n;
+  }
+  hi |= (unsigned)_mm_movemask_epi8(acc);
+#endif
+  for (; i < n; i++) {
+    unsigned c = t[i];
+    hi |= c & 0x80;
+    if ((c == ':' || c == '#' || c == 0xEF || (c | 0x20) == 'a') && index_at(t, n, i)) return -1;
+  }
+  if (high) *high = hi != 0;
   return 0;
 }
 
 typedef struct {
   const char *s;
-  size_t n, colon; /* colon: offset of the ':' or U+FF1A in s */
+  size_t n, colon; /* colon: offset of the (last) ':' or U+FF1A in s */
 } delim;
 #define D(x) {x, sizeof(x) - 1, 0}
 
@@ -815,40 +976,107 @@ static void delim_init(delim *d, size_t count) {
 }
 
 /* Occurrences of a delimiter that contains a colon are found from the
- * colon offsets: d occurs at c - d.colon for some recorded colon c. */
-static int delim_at(const char *base, sl p, const delim *d, size_t c, size_t *start) {
-  size_t ps = (size_t)(p.p - base);
+ * colon positions: d occurs in t[a..b) at c - d.colon for some colon c. */
+static int delim_at(const char *t, size_t a, size_t b, const delim *d, size_t c, size_t *start) {
   if (c < d->colon) return 0;
+  unsigned before = (unsigned char)t[c - 1]; /* every delimiter has something before its colon */
+  if (before - 'A' < 26u) before += 32;
+  if (before != (unsigned char)d->s[d->colon - 1]) return 0;
   size_t st = c - d->colon;
-  if (st < ps || st + d->n > ps + p.n) return 0;
-  if (memcmp(base + st, d->s, d->n) != 0) return 0;
+  if (st < a || st + d->n > b) return 0;
+  if (!fold_eq(t + st, d->s, d->n)) return 0;
   *start = st;
   return 1;
 }
 
-/* leftmost occurrence of any of d[0..count) (all with a colon, none with a
- * second colon inside): the first colon some delimiter ends on */
-static int colon_first_any(const char *base, const posv *cv, sl p, const delim *d, size_t count, size_t *start) {
-  size_t ps = (size_t)(p.p - base);
+/* leftmost occurrence in t[a..b) of any of d[0..count) (all with a colon,
+ * none with a second colon inside): the first colon some delimiter ends on */
+static int colon_first_any(const char *t, size_t a, size_t b, const delim *d, size_t count, size_t *start) {
+  const posv *cv = &S.colons;
   for (size_t k = 0; k < cv->n; k++) {
     size_t c = cv->v[k];
-    if (c < ps) continue;
-    if (c >= ps + p.n) break;
+    if (c < a) continue;
+    if (c >= b) break;
     for (size_t j = 0; j < count; j++)
-      if (delim_at(base, p, &d[j], c, start)) return 1;
+      if (delim_at(t, a, b, &d[j], c, start)) return 1;
   }
   return 0;
 }
 
-/* rightmost occurrence of d (== after the last of the left-to-right
- * occurrences, as no delimiter overlaps itself) */
-static int colon_last(const char *base, const posv *cv, sl p, const delim *d, size_t *start) {
-  size_t ps = (size_t)(p.p - base);
+/* rightmost occurrence of d in t[a..b) (== after the last of the
+ * left-to-right occurrences, as no delimiter overlaps itself) */
+static int colon_last(const char *t, size_t a, size_t b, const delim *d, size_t *start) {
+  const posv *cv = &S.colons;
   for (size_t k = cv->n; k-- > 0;) {
     size_t c = cv->v[k];
-    if (c >= ps + p.n) continue;
-    if (c < ps) break;
-    if (delim_at(base, p, d, c, start)) return 1;
+    if (c >= b) continue;
+    if (c < a) break;
+    if (delim_at(t, a, b, d, c, start)) return 1;
+  }
+  return 0;
+}
+
+/* rightmost "#### " in t[a..b) */
+static int hashes_last(const char *t, size_t a, size_t b, size_t *start) {
+  const posv *hv = &S.hashes;
+  for (size_t k = hv->n; k-- > 0;) {
+    size_t h = hv->v[k];
+    if (h < a) break;
+    if (h + 5 <= b && memcmp(t + h, "#### ", 5) == 0) {
+      *start = h;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* rightmost "answer" + tail in t[a..b) */
+static int answer_last(const char *t, size_t a, size_t b, const char *tail, size_t tn, size_t *start) {
+  const posv *av = &S.answers;
+  for (size_t k = av->n; k-- > 0;) {
+    size_t j = av->v[k];
+    if (j < a) break;
+    if (j + 6 + tn <= b && fold_eq(t + j + 6, tail, tn)) {
+      *start = j;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* FINAL_ANSWER_AHEAD_PATTERNS without their "answer" */
+static const size_t ahead_len[] = {sizeof " is the correct " - 1, sizeof " is the right " - 1,
+                                   sizeof " is the final " - 1, sizeof " is the " - 1};
+
+/* where each of answer_ahead first occurs in t[a..b) (SIZE_MAX: not at
+ * all), in one pass over the "answer"s; 0 when none does */
+static int answer_ahead_first(const char *t, size_t a, size_t b, size_t *first) {
+  const posv *av = &S.answers;
+  int found = 0;
+  for (size_t k = 0; k < NELEM(answer_ahead); k++) first[k] = SIZE_MAX;
+  for (size_t i = 0; i < av->n; i++) {
+    size_t j = av->v[i];
+    if (j + 6 > b) break;
+    if (j < a + ahead_len[3] || t[j - 1] != ' ') continue;
+    for (size_t k = 0; k < NELEM(answer_ahead); k++)
+      if (first[k] == SIZE_MAX && j >= a + ahead_len[k] && fold_eq(t + j - ahead_len[k], answer_ahead[k], ahead_len[k]))
+        first[k] = j - ahead_len[k], found = 1;
+  }
+  return found;
+}
+
+/* "answer" followed by " is ", ": " or " is: ", case-sensitively, in the
+ * response s, from its index */
+static int has_primary_indexed(const char *s, size_t n) {
+  const posv *av = &S.answers;
+  for (size_t k = 0; k < av->n; k++) {
+    size_t i = av->v[k];
+    if (memcmp(s + i, "answer", 6) != 0) continue;
+    i += 6;
+    size_t rest = n - i;
+    if ((rest >= 4 && memcmp(s + i, " is ", 4) == 0) || (rest >= 2 && memcmp(s + i, ": ", 2) == 0) ||
+        (rest >= 5 && memcmp(s + i, " is: ", 5) == 0))
+      return 1;
   }
   return 0;
 }
@@ -886,79 +1114,103 @@ static void delims_init(void) {
   delims_ready = 1;
 }
 
-static sl after(sl p, size_t start_in_base, const char *base, size_t dn) {
-  size_t skip = start_in_base - (size_t)(p.p - base) + dn;
-  return (sl){p.p + skip, p.n - skip};
-}
-
 /* any number word present? (cheap test before the reference's 28 replaces):
- * a bigram filter, then a compare with the words of that first letter */
+ * bit k of first[c] & second[d] & third[e] is set when number_words[k]
+ * starts with the letters c d e */
 static int has_number_word(sl w) {
+  static uint32_t first[256], second[256], third[256];
   static unsigned char len[NELEM(number_words)];
-  static uint32_t first2[8]; /* bit per (first letter - 'a') * 26 + second - 'a', hashed */
   static int ready;
   if (!ready) {
     for (size_t k = 0; k < NELEM(number_words); k++) {
+      const unsigned char *x = (const unsigned char *)number_words[k];
       len[k] = (unsigned char)strlen(number_words[k]);
-      unsigned h = (unsigned)((number_words[k][0] - 'a') * 26 + (number_words[k][1] - 'a')) & 255;
-      first2[h >> 5] |= 1u << (h & 31);
+      first[x[0]] |= 1u << k, second[x[1]] |= 1u << k, third[x[2]] |= 1u << k;
     }
     ready = 1;
   }
+  const unsigned char *u = (const unsigned char *)w.p;
   for (size_t i = 0; i + 3 <= w.n; i++) {
-    unsigned char c = (unsigned char)w.p[i], d = (unsigned char)w.p[i + 1];
-    if (c < 'e' || c > 'z' || d < 'a' || d > 'z') continue;
-    unsigned h = (unsigned)((c - 'a') * 26 + (d - 'a')) & 255;
-    if (!(first2[h >> 5] & (1u << (h & 31)))) continue;
-    for (size_t k = 0; k < NELEM(number_words); k++)
-      if ((unsigned char)number_words[k][0] == c && (unsigned char)number_words[k][1] == d && i + len[k] <= w.n &&
-          memcmp(w.p + i, number_words[k], len[k]) == 0)
-        return 1;
+    uint32_t m = first[u[i]] & second[u[i + 1]] & third[u[i + 2]];
+    for (; m; m &= m - 1) {
+      unsigned k = (unsigned)__builtin_ctz(m);
+      if (i + len[k] <= w.n && memcmp(w.p + i, number_words[k], len[k]) == 0) return 1;
+    }
   }
   return 0;
 }
 
+/* '{:.{nd}f}'.format(round(float(tok), nd)) when tok is [+-]digits[.0*]
+ * (at most 15 digits before the point, so exact in a double): 1 when done,
+ * 0 when tok is not that, -1 */
+static int plain_integer(sl tok, int nd, ex_buf *out) {
+  size_t i = tok.n && (tok.p[0] == '-' || tok.p[0] == '+'), e = i;
+  while (e < tok.n && (unsigned)(tok.p[e] - '0') <= 9u) e++;
+  if (e == i || e - i > 15) return 0;
+  if (e < tok.n) {
+    if (tok.p[e] != '.') return 0;
+    for (size_t k = e + 1; k < tok.n; k++)
+      if (tok.p[k] != '0') return 0;
+  }
+  size_t z = i;
+  while (z + 1 < e && tok.p[z] == '0') z++; /* float() drops leading zeros */
+  out->n = 0;
+  if (buf_reserve(out, e - z + 2 + (size_t)nd)) return -1;
+  if (tok.p[0] == '-') out->p[out->n++] = '-'; /* "-0" too, as Python prints -0.0 */
+  memcpy(out->p + out->n, tok.p + z, e - z);
+  out->n += e - z;
+  if (nd > 0) {
+    out->p[out->n++] = '.';
+    memset(out->p + out->n, '0', (size_t)nd);
+    out->n += (size_t)nd;
+  }
+  out->p[out->n] = '\0';
+  return 1;
+}
+
 /* _parse_with_treating_as_number */
 static int parse_number(sl s, int indicated, int nd, ex_buf *out) {
-  if (memchr(s.p, '=', s.n)) s = after_last(s, "=");
-  /* drop $ , % € £ */
+  const char *eq_sign = s.n ? memrchr(s.p, '=', s.n) : NULL;
+  if (eq_sign) s = (sl){eq_sign + 1, s.n - (size_t)(eq_sign + 1 - s.p)};
+  /* split(':')[0] (the reference does it after the next step; ':' is
+   * neither dropped there nor part of what is) */
+  const char *colon = s.n ? memchr(s.p, ':', s.n) : NULL;
+  if (colon) s.n = (size_t)(colon - s.p);
+  /* drop $ , % € £ (and lower A-Z, which p may still have) */
+  static uint16_t map[256]; /* the byte to keep, or 0x100 to look at */
+  if (!map['a']) {
+    for (unsigned c = 0; c < 256; c++) map[c] = (uint16_t)(c - 'A' < 26u ? c + 32 : c);
+    map['$'] = map[','] = map['%'] = map[0xE2] = map[0xC2] = 0x100;
+  }
   ex_buf *cur = &S.a, *alt = &S.b;
   cur->n = 0;
   if (buf_reserve(cur, s.n)) return -1;
-  for (size_t i = 0; i < s.n;) {
-    unsigned char c = (unsigned char)s.p[i];
-    if (c == '$' || c == ',' || c == '%') {
-      i++;
+  const unsigned char *u = (const unsigned char *)s.p;
+  char *dst = cur->p;
+  size_t dn = 0;
+  for (size_t i = 0; i < s.n; i++) {
+    unsigned c = u[i], v = map[c];
+    if (!(v & 0x100)) {
+      dst[dn++] = (char)v;
       continue;
     }
-    if (c == 0xE2 && i + 2 < s.n && (unsigned char)s.p[i + 1] == 0x82 && (unsigned char)s.p[i + 2] == 0xAC) {
-      i += 3;
-      continue;
-    }
-    if (c == 0xC2 && i + 1 < s.n && (unsigned char)s.p[i + 1] == 0xA3) {
-      i += 2;
-      continue;
-    }
-    cur->p[cur->n++] = (char)c;
-    i++;
-  }
-  cur->p[cur->n] = '\0';
-  sl w = strip(before_first(of(cur), ":"));
-  /* 'eight' -> '8', every word in the reference's order */
-  if (has_number_word(w)) {
-    for (size_t k = 0; k < NELEM(number_words); k++) {
-      if (!contains(w, number_words[k])) continue;
-      if (replace_all(w, number_words[k], strlen(number_words[k]), number_values[k], strlen(number_values[k]), alt))
-        return -1;
-      ex_buf *x = cur;
-      cur = alt;
-      alt = x;
-      w = of(cur);
+    if (c == 0xE2) {
+      if (i + 2 < s.n && u[i + 1] == 0x82 && u[i + 2] == 0xAC) i += 2;
+      else dst[dn++] = (char)c;
+    } else if (c == 0xC2) {
+      if (i + 1 < s.n && u[i + 1] == 0xA3) i += 1;
+      else dst[dn++] = (char)c;
     }
   }
-  /* the first (answer indicated) or last token that is not all letters;
-   * the first / last token when all are */
+  dst[dn] = '\0';
+  cur->n = dn;
+  sl w = strip(of(cur));
+  /* The first (answer indicated) or last token that is not all letters once
+   * number words are replaced ('eight' -> '8'); the first / last token when
+   * all are. No word spans a space, so each token is looked at alone, and
+   * only the token taken gets the reference's replaces, in its order. */
   sl tok;
+  int words = 0;
   if (indicated) {
     const char *sp = memchr(w.p, ' ', w.n);
     tok = (sl){w.p, sp ? (size_t)(sp - w.p) : w.n};
@@ -966,7 +1218,7 @@ static int parse_number(sl s, int indicated, int nd, ex_buf *out) {
     for (;;) {
       const char *e = memchr(rest.p, ' ', rest.n);
       sl part = {rest.p, e ? (size_t)(e - rest.p) : rest.n};
-      if (!ex_is_alpha(part.p, part.n)) {
+      if ((words = has_number_word(part)) || !ex_is_alpha(part.p, part.n)) {
         tok = part;
         break;
       }
@@ -981,7 +1233,7 @@ static int parse_number(sl s, int indicated, int nd, ex_buf *out) {
       const char *e = end ? memrchr(w.p, ' ', end) : NULL;
       size_t b0 = e ? (size_t)(e - w.p) + 1 : 0;
       sl part = {w.p + b0, end - b0};
-      if (!ex_is_alpha(part.p, part.n)) {
+      if ((words = has_number_word(part)) || !ex_is_alpha(part.p, part.n)) {
         tok = part;
         break;
       }
@@ -989,14 +1241,31 @@ static int parse_number(sl s, int indicated, int nd, ex_buf *out) {
       end = b0 - 1;
     }
   }
+  for (size_t k = 0; words && k < NELEM(number_words); k++) {
+    if (!contains(tok, number_words[k])) continue;
+    if (replace_all(tok, number_words[k], strlen(number_words[k]), number_values[k], strlen(number_values[k]), alt))
+      return -1;
+    ex_buf *x = cur;
+    cur = alt;
+    alt = x;
+    tok = of(cur);
+  }
   /* '156kgs' -> '156', '823-yard' -> '823' */
   while (tok.n) {
+    unsigned last = (unsigned char)tok.p[tok.n - 1];
+    if (last < 0x80) {
+      if ((last | 0x20) - 'a' >= 26u) break;
+      tok.n--;
+      continue;
+    }
     uint32_t c;
     size_t j = u8prev((const unsigned char *)tok.p, tok.n, tok.n, &c);
     if (!is_alpha(c)) break;
     tok.n = j;
   }
   if (tok.n && tok.p[tok.n - 1] == '-') tok.n--;
+  int r = plain_integer(tok, nd, out);
+  if (r) return r < 0 ? -1 : 0;
   double v;
   int f = ex_is_float(tok.p, tok.n, &v);
   if (f < 0) return -1;
@@ -1006,56 +1275,77 @@ static int parse_number(sl s, int indicated, int nd, ex_buf *out) {
   return buf_set(out, tok.p, tok.n);
 }
 
-/* "answer" followed by " is ", ": " or " is: " in the raw response */
-static int has_primary(const char *s, size_t n) {
-  sl h = {s, n};
-  const char *f;
-  while ((f = rfind(h, "answer", 6)) != NULL) { /* markers are near the end */
-    size_t i = (size_t)(f - s) + 6, rest = n - i;
-    if ((rest >= 4 && memcmp(s + i, " is ", 4) == 0) || (rest >= 2 && memcmp(s + i, ": ", 2) == 0) ||
-        (rest >= 5 && memcmp(s + i, " is: ", 5) == 0))
-      return 1;
-    h.n = (size_t)(f - s) + 5; /* occurrences ending before this one's end */
-  }
-  return 0;
-}
-
+/* get_normalized_prediction. The rules search the lower-cased response
+ * or, when it is all ASCII (lower-casing then keeps every offset), the
+ * response itself with case folded in the compares; either way one indexing
+ * pass finds every place a marker can start, and each rule looks only
+ * there. Only the window that survives the markers is lower-cased. */
 static int normalize(const char *s, size_t n, const ex_norm_opts *o, ex_buf *out) {
   delims_init();
-  if (lower_scan(s, n, &S.low, &S.colons)) return -1;
-  const char *base = S.low.p;
-  const posv *cv = &S.colons;
-  sl p = strip(of(&S.low));
-  int primary = has_primary(s, n);
-  size_t st;
-  /* a follow-on question the model made up: keep what comes before it */
-  if (colon_first_any(base, cv, p, next_question_d, NELEM(next_question_d), &st)) p.n = st - (size_t)(p.p - base);
-  int indicated = 0;
-  for (size_t k = 0; k < NELEM(lang_d); k++)
-    if (colon_last(base, cv, p, &lang_d[k], &st)) p = after(p, st, base, lang_d[k].n), indicated = 1;
-  if (memchr(p.p, '#', p.n) && contains(p, "#### ")) p = after_last(p, "#### "), indicated = 1;
+  int high, moved;
+  if (index_text(s, n, &high)) return -1;
+  /* the primary markers are looked for case-sensitively in the raw response */
+  int primary = has_primary_indexed(s, n);
+  const char *t = s;
+  size_t tn = n;
+  if (high) {
+    /* lower-case it; when no character changed length, every offset and so
+     * the index stay the same */
+    S.low.n = 0;
+    if (lower_append_moved((const unsigned char *)s, n, &S.low, &moved)) return -1;
+    t = S.low.p, tn = S.low.n;
+    if (moved && index_text(t, tn, NULL)) return -1;
+  }
+  sl p = strip((sl){t, tn});
+  size_t a = (size_t)(p.p - t), b = a + p.n, st;
+  int indicated = 0, colons = S.colons.n != 0;
+  if (colons) {
+    /* a follow-on question the model made up: keep what comes before it */
+    if (colon_first_any(t, a, b, next_question_d, NELEM(next_question_d), &st)) b = st;
+    for (size_t k = 0; k < NELEM(lang_d); k++)
+      if (colon_last(t, a, b, &lang_d[k], &st)) a = st + lang_d[k].n, indicated = 1;
+  }
+  if (hashes_last(t, a, b, &st)) a = st + 5, indicated = 1;
   if (primary) {
-    const char *f = rfind(p, "answer is ", 10);
-    if (f) p = (sl){f + 10, p.n - (size_t)(f + 10 - p.p)}, indicated = 1;
-    for (size_t k = 0; k < NELEM(primary_colon_d); k++)
-      if (colon_last(base, cv, p, &primary_colon_d[k], &st)) p = after(p, st, base, primary_colon_d[k].n), indicated = 1;
+    if (answer_last(t, a, b, " is ", 4, &st)) a = st + 10, indicated = 1;
+    for (size_t k = 0; colons && k < NELEM(primary_colon_d); k++)
+      if (colon_last(t, a, b, &primary_colon_d[k], &st)) a = st + primary_colon_d[k].n, indicated = 1;
   } else {
-    for (size_t k = 0; k < NELEM(secondary_d); k++)
-      if (colon_last(base, cv, p, &secondary_d[k], &st)) p = after(p, st, base, secondary_d[k].n), indicated = 1;
+    for (size_t k = 0; colons && k < NELEM(secondary_d); k++)
+      if (colon_last(t, a, b, &secondary_d[k], &st)) a = st + secondary_d[k].n, indicated = 1;
   }
-  if (find(p, " answer", 7)) { /* all four end with " answer" */
-    for (size_t k = 0; k < NELEM(answer_ahead); k++)
-      if (contains(p, answer_ahead[k])) p = before_first(p, answer_ahead[k]), indicated = 1;
+  if (S.answers.n) { /* all four end with " answer" */
+    size_t first[NELEM(answer_ahead)];
+    if (answer_ahead_first(t, a, b, first))
+      for (size_t k = 0; k < NELEM(answer_ahead); k++)
+        if (first[k] != SIZE_MAX && first[k] + ahead_len[k] + 6 <= b) b = first[k], indicated = 1;
   }
-  p = strip(p);
-  if (colon_first_any(base, cv, p, solution_d, 1, &st)) p.n = st - (size_t)(p.p - base);
-  while (p.n && p.p[p.n - 1] == '.') p.n--;
-  while (p.n && p.p[p.n - 1] == '\'') p.n--;
+  p = strip((sl){t + a, b - a});
+  a = (size_t)(p.p - t), b = a + p.n;
+  if (colons && colon_first_any(t, a, b, solution_d, 1, &st)) b = st;
+  while (b > a && t[b - 1] == '.') b--;
+  while (b > a && t[b - 1] == '\'') b--;
+  /* From here on p may still have A-Z (when t is the response itself):
+   * what is kept is lowered as it is copied (a no-op on lowered text). */
+  p = (sl){t + a, b - a};
+  if (o->as_bool) {
+    S.win.n = 0;
+    if (buf_reserve(&S.win, p.n)) return -1;
+    lower_ascii(S.win.p, (const unsigned char *)p.p, p.n);
+    S.win.n = p.n;
+    S.win.p[S.win.n] = '\0';
+    p = of(&S.win);
+  }
   p = bracketed_choice(p);
   if (!o->as_bool) {
     if (!o->as_number) {
       const char *dot = memchr(p.p, '.', p.n);
-      return buf_set(out, p.p, dot ? (size_t)(dot - p.p) : p.n);
+      size_t keep = dot ? (size_t)(dot - p.p) : p.n;
+      if (buf_reserve(out, keep)) return -1;
+      lower_ascii(out->p, (const unsigned char *)p.p, keep);
+      out->n = keep;
+      out->p[keep] = '\0';
+      return 0;
     }
     return parse_number(p, indicated, o->num_decimals, out);
   }
@@ -1081,15 +1371,32 @@ int ex_normalize(const char *s, size_t n, const ex_norm_opts *o, ex_buf *out) {
   return rc;
 }
 
+/* ex_post would keep the short s as it is: no ':' or space at either end,
+ * no '\n', no "Q:" */
+static int post_keeps(const char *s, size_t n) {
+  if (n == 0) return 1;
+  if (n > 32) return 0;
+  unsigned a = (unsigned char)s[0], z = (unsigned char)s[n - 1];
+  if (a == ':' || z == ':' || a - 0x21u >= 0x5Fu || z - 0x21u >= 0x5Fu) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == '\n' || s[i] == 'Q') return 0;
+  return 1;
+}
+
 int ex_post(const char *s, size_t n, ex_buf *out) {
   sl p = {s, n};
   while (p.n && p.p[0] == ':') p.p++, p.n--;
   while (p.n && p.p[p.n - 1] == ':') p.n--;
   p = strip(p);
-  p = before_first(p, "\n");
-  p = before_first(p, "Q:");
+  const char *nl = p.n ? memchr(p.p, '\n', p.n) : NULL;
+  if (nl) p.n = (size_t)(nl - p.p);
+  for (const char *q = p.p, *end = p.p + p.n; end - q >= 2 && (q = memchr(q, 'Q', (size_t)(end - q) - 1)); q++)
+    if (q[1] == ':') {
+      p.n = (size_t)(q - p.p);
+      break;
+    }
   if (s == out->p) { /* in place */
-    if (p.n) memmove(out->p, p.p, p.n);
+    if (p.n && p.p != out->p) memmove(out->p, p.p, p.n);
     out->n = p.n;
     if (out->p) out->p[p.n] = '\0';
     return 0;
@@ -1161,6 +1468,27 @@ static int in_alphabet(sl x) {
   return 1;
 }
 
+/* s has no A-Z, no byte >= 0x80 and no punctuation: lower() and
+ * remove_punctuation_from_string() would return it as it is */
+static int plain(sl s) {
+  /* bit c: ASCII c is neither A-Z nor in string.punctuation */
+  static const uint64_t ok[2] = {0x03FF0001FFFFFFFFull, 0x87FFFFFE00000000ull};
+  for (size_t i = 0; i < s.n; i++) {
+    unsigned c = (unsigned char)s.p[i];
+    if (c >= 0x80 || !(ok[c >> 6] >> (c & 63) & 1)) return 0;
+  }
+  return 1;
+}
+
+/* s has no A-Z and no byte >= 0x80: lower() would return it as it is */
+static int lower_is_same(sl s) {
+  for (size_t i = 0; i < s.n; i++) {
+    unsigned c = (unsigned char)s.p[i];
+    if (c - 'A' < 26u || c >= 0x80) return 0;
+  }
+  return 1;
+}
+
 static int is_bracketed(sl x) { return x.n == 3 && x.p[0] == '(' && x.p[2] == ')' && x.p[1] >= 'a' && x.p[1] <= 'z'; }
 
 /* length of a "(A)".."(Z)" or "A:" separator at i, else 0 */
@@ -1208,13 +1536,21 @@ static int all_not_in(ex_buf *list, int n, sl target) {
 
 int ex_accuracy(const char *target, size_t tn, const char *pred, size_t pn, const char *input, size_t in,
                 int include_ok) {
+  if (!in) {
+    sl t = {target, tn}, p = {pred, pn};
+    /* nothing to lower, no brackets, no punctuation, no boolean meaning:
+     * the rules below come down to this */
+    if (plain(t) && plain(p) && bool_symbol(t) < 0)
+      return sl_eq(strip(p), strip(t)) || (include_ok && find(p, t.p, t.n) != NULL);
+  }
   static ex_buf tb, pb, pbx, tat, x, y, others[26]; /* reused between calls */
   int nothers = 0, rc = -1, acc = 0;
   char tbr[4], pbr[4];
   tb.n = pb.n = pbx.n = tat.n = x.n = y.n = 0;
-  if (ex_lower(target, tn, &tb) || ex_lower(pred, pn, &pb)) goto done;
-  sl t = of(&tb), p = of(&pb);
-  int included = find(p, t.p, t.n) != NULL;
+  sl t = {target, tn}, p = {pred, pn};
+  if (!lower_is_same(t) && (ex_lower(target, tn, &tb) || (t = of(&tb), 0))) goto done;
+  if (!lower_is_same(p) && (ex_lower(pred, pn, &pb) || (p = of(&pb), 0))) goto done;
+  int included = include_ok && find(p, t.p, t.n) != NULL;
   if (in) {
     if (in_alphabet(t) && t.n <= 1) {
       snprintf(tbr, sizeof tbr, "(%.*s)", (int)t.n, t.p);
@@ -1256,8 +1592,12 @@ int ex_accuracy(const char *target, size_t tn, const char *pred, size_t pn, cons
   if (is_bracketed(p)) p = (sl){p.p + 1, 1};
   int exact = sl_eq(p, t);
   if (!exact) {
-    if (ex_remove_punct(p.p, p.n, 0, &x) || ex_remove_punct(t.p, t.n, 0, &y)) goto done;
-    exact = sl_eq(strip(of(&x)), strip(of(&y)));
+    if (punct_free(p) && punct_free(t)) {
+      exact = sl_eq(strip(p), strip(t));
+    } else {
+      if (ex_remove_punct(p.p, p.n, 0, &x) || ex_remove_punct(t.p, t.n, 0, &y)) goto done;
+      exact = sl_eq(strip(of(&x)), strip(of(&y)));
+    }
   }
   int text_exact = 0, text_included = 0;
   if (in) {
@@ -1279,29 +1619,27 @@ int ex_accuracy(const char *target, size_t tn, const char *pred, size_t pn, cons
       }
     }
   }
-  int bool_match = 0;
-  for (int g = 0; g < 3; g++)
-    for (int k = 0; k < 2; k++)
-      if (eq(t, boolean_symbols[g][k])) {
-        const char *want = k ? "true" : "false";
-        sl q = p;
-        if (eq(q, "0")) q = (sl){"false", 5};
-        else if (eq(q, "1")) q = (sl){"true", 4};
-        bool_match = eq(q, want) || eq(strip(q), want);
-        g = 3;
-        break;
-      }
+  int bool_match = 0, truth = bool_symbol(t);
+  if (truth >= 0) {
+    const char *want = truth ? "true" : "false";
+    sl q = p;
+    if (eq(q, "0")) q = (sl){"false", 5};
+    else if (eq(q, "1")) q = (sl){"true", 4};
+    bool_match = eq(q, want) || eq(strip(q), want);
+  }
   acc = exact || text_exact || text_included || bool_match;
   if (include_ok) acc = acc || included;
   rc = acc;
 done:
   trim_buf(&tb);
   trim_buf(&pb);
-  trim_buf(&pbx);
-  trim_buf(&tat);
   trim_buf(&x);
   trim_buf(&y);
-  for (int k = 0; k < 26; k++) trim_buf(&others[k]);
+  if (in) {
+    trim_buf(&pbx);
+    trim_buf(&tat);
+    for (int k = 0; k < 26; k++) trim_buf(&others[k]);
+  }
   return rc;
 }
 
@@ -1320,6 +1658,6 @@ int ex_score(const char *resp, size_t rn, const char *target, size_t tn, const c
     }
   }
   if (!done && ex_normalize(resp, rn, &o->norm, pred)) return -1;
-  if (o->post && ex_post(pred->p, pred->n, pred)) return -1;
+  if (o->post && !post_keeps(pred->p, pred->n) && ex_post(pred->p, pred->n, pred)) return -1;
   return ex_accuracy(target, tn, pred->p ? pred->p : "", pred->n, input, in, o->include_ok);
 }

@@ -4,16 +4,19 @@
  *   {number=bool, boolean=bool, decimals=int, boxed=0|1|2, post=bool, include_ok=bool}
  */
 #include <lauxlib.h>
+#include <limits.h>
 #include <lua.h>
 #include <string.h>
 
 #include "extract.h"
 
-/* An ex_buf owned by a userdata so a Lua error never leaks it. */
+/* The module's output buffer: an ex_buf owned by a userdata (so a Lua
+ * error never leaks it), every function's upvalue 1, reused from call to
+ * call (nothing calls back into Lua while it is in use). */
 static ex_buf *newbuf(lua_State *L) {
-  ex_buf *b = lua_newuserdatauv(L, sizeof *b, 0);
-  memset(b, 0, sizeof *b);
-  luaL_setmetatable(L, "opro.extract.buf");
+  ex_buf *b = lua_touserdata(L, lua_upvalueindex(1));
+  if (b->cap > (1u << 20)) ex_buf_free(b); /* do not keep a huge one */
+  b->n = 0;
   return b;
 }
 
@@ -142,19 +145,48 @@ static int l_score(lua_State *L) {
   return 2;
 }
 
-static const char *item_string(lua_State *L, int t, lua_Integer k, const char *what, size_t *n) {
-  int ty = lua_geti(L, t, k);
-  if (ty == LUA_TNUMBER || ty == LUA_TSTRING) {
-    const char *s = lua_tolstring(L, -1, n);
-    lua_pop(L, 1); /* still referenced by the table */
-    return s;
+/* score_all(responses, targets, inputs|input|nil, opts [, predictions])
+ *   -> list of booleans, count [, list of predictions]
+ * Every response and target must be a string: at the first that is not,
+ * returns nil, "responses" or "targets", index (the caller converts or
+ * raises; lua/opro/extract.lua turns number targets into strings).
+ * Items go in blocks, fetched one block ahead: a block's values are pushed
+ * (so nothing can collect them) and their strings prefetched without being
+ * read, which overlaps the cache misses of a big list; the block is scored
+ * once the next one is fetched. */
+enum { SCORE_BLOCK = 32, FIXED = 8 };
+
+typedef struct {
+  int (*get)(lua_State *, int, lua_Integer);
+  int w;           /* values per item on the stack: 2, or 3 with a list of inputs */
+  lua_Integer bad; /* index of the first item that is not a string, else 0 */
+  const char *what;
+} fetcher;
+
+/* push the values of items k0 .. k0 + m - 1 and prefetch their strings;
+ * 0, or -1 at an item that is not a string (f->bad, f->what set) */
+static int fetch_block(lua_State *L, fetcher *f, lua_Integer k0, int m) {
+  for (int j = 0; j < m; j++) {
+    lua_Integer k = k0 + j;
+    if (f->get(L, 1, k) != LUA_TSTRING) f->what = "responses";
+    else if (f->get(L, 2, k) != LUA_TSTRING) f->what = "targets";
+    if (f->what) {
+      f->bad = k;
+      return -1;
+    }
+    /* lua_topointer gives the string object's address without reading it */
+    const char *p = lua_topointer(L, -2), *q = lua_topointer(L, -1);
+    for (int off = 0; off < 512; off += 64) __builtin_prefetch(p + off);
+    __builtin_prefetch(q);
+    if (f->w == 3) {
+      int ty = f->get(L, 3, k);
+      if (ty != LUA_TSTRING && ty != LUA_TNIL)
+        luaL_error(L, "opro.extract.score_all: inputs[%d] is a %s, not a string", (int)k, luaL_typename(L, -1));
+    }
   }
-  luaL_error(L, "opro.extract.score_all: %s[%d] is a %s, not a string", what, (int)k, luaL_typename(L, -1));
-  return NULL;
+  return 0;
 }
 
-/* score_all(responses, targets, inputs|input|nil, opts [, predictions]) -> list of booleans, count
- * Number targets must have been turned into strings by the caller. */
 static int l_score_all(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -163,46 +195,66 @@ static int l_score_all(lua_State *L) {
   ex_score_opts o;
   read_opts(L, 4, &o);
   int want_preds = lua_toboolean(L, 5);
+  lua_settop(L, 5);
   lua_Integer n = luaL_len(L, 1);
   if (luaL_len(L, 2) != n)
     luaL_error(L, "opro.extract.score_all: %d responses but %d targets", (int)n, (int)luaL_len(L, 2));
   size_t in = 0;
   const char *input = "";
   if (lua_type(L, 3) == LUA_TSTRING) input = lua_tolstring(L, 3, &in);
+  /* plain tables (the usual case) are read raw; with a metatable, as Lua would */
+  fetcher f = {lua_rawgeti, inputs_list ? 3 : 2, 0, NULL};
+  for (int t = 1; t <= f.w; t++)
+    if (lua_getmetatable(L, t)) lua_pop(L, 1), f.get = lua_geti;
   ex_buf *b = newbuf(L);
-  int bi = lua_gettop(L);
-  lua_createtable(L, (int)n, 0);
-  int res = bi + 1;
-  if (want_preds) lua_createtable(L, (int)n, 0);
+  lua_pushnil(L); /* 6: unused */
+  lua_createtable(L, n < INT_MAX ? (int)n : 0, 0); /* 7: verdicts */
+  if (want_preds) lua_createtable(L, n < INT_MAX ? (int)n : 0, 0);
+  else lua_pushnil(L); /* 8: predictions */
+  luaL_checkstack(L, 2 * 3 * SCORE_BLOCK + 4, "opro.extract.score_all");
   lua_Integer count = 0;
-  for (lua_Integer k = 1; k <= n; k++) {
-    size_t rn, tn;
-    const char *r = item_string(L, 1, k, "responses", &rn);
-    const char *t = item_string(L, 2, k, "targets", &tn);
-    if (inputs_list) {
-      if (lua_geti(L, 3, k) == LUA_TSTRING) input = lua_tolstring(L, -1, &in);
-      else if (lua_isnil(L, -1)) input = "", in = 0;
-      else luaL_error(L, "opro.extract.score_all: inputs[%d] is a %s, not a string", (int)k, luaL_typename(L, -1));
-      lua_pop(L, 1);
+  int m = n < SCORE_BLOCK ? (int)n : SCORE_BLOCK;
+  if (fetch_block(L, &f, 1, m)) goto bad;
+  for (lua_Integer k0 = 1; k0 <= n; k0 += SCORE_BLOCK) {
+    lua_Integer k1 = k0 + SCORE_BLOCK;
+    int m1 = k1 > n ? 0 : n - k1 + 1 < SCORE_BLOCK ? (int)(n - k1 + 1) : SCORE_BLOCK;
+    if (m1 && fetch_block(L, &f, k1, m1)) goto bad;
+    for (int j = 0; j < m; j++) {
+      int at = FIXED + 1 + f.w * j;
+      size_t rn, tn, inn = in;
+      const char *r = lua_tolstring(L, at, &rn), *t = lua_tolstring(L, at + 1, &tn), *inp = input;
+      if (f.w == 3) {
+        inp = lua_tolstring(L, at + 2, &inn);
+        if (!inp) inp = "", inn = 0;
+      }
+      b->n = 0;
+      int c = ex_score(r, rn, t, tn, inp, inn, &o, b);
+      if (c < 0) oom(L);
+      count += c;
+      lua_pushboolean(L, c);
+      lua_rawseti(L, 7, k0 + j);
+      if (want_preds) {
+        lua_pushlstring(L, b->p ? b->p : "", b->n);
+        lua_rawseti(L, 8, k0 + j);
+      }
     }
-    b->n = 0;
-    int c = ex_score(r, rn, t, tn, input, in, &o, b);
-    if (c < 0) oom(L);
-    count += c;
-    lua_pushboolean(L, c);
-    lua_rawseti(L, res, k);
-    if (want_preds) {
-      lua_pushlstring(L, b->p ? b->p : "", b->n);
-      lua_rawseti(L, res + 1, k);
-    }
+    /* drop this block's values; the next block's move down */
+    lua_rotate(L, FIXED + 1, -f.w * m);
+    lua_settop(L, FIXED + f.w * m1);
+    m = m1;
   }
-  lua_pushvalue(L, res);
+  lua_pushvalue(L, 7);
   lua_pushinteger(L, count);
   if (want_preds) {
-    lua_pushvalue(L, res + 1);
+    lua_pushvalue(L, 8);
     return 3;
   }
   return 2;
+bad:
+  lua_pushnil(L);
+  lua_pushstring(L, f.what);
+  lua_pushinteger(L, f.bad);
+  return 3;
 }
 
 /* boxed(s [, balanced]) -> content | nil | false (false: "\boxed" without a match) */
@@ -336,6 +388,10 @@ int luaopen_opro_core_extract(lua_State *L) {
     lua_setfield(L, -2, "__close");
   }
   lua_pop(L, 1);
-  luaL_newlib(L, funcs);
+  luaL_newlibtable(L, funcs);
+  ex_buf *b = lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
+  luaL_setmetatable(L, "opro.extract.buf");
+  luaL_setfuncs(L, funcs, 1);
   return 1;
 }

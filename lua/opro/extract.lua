@@ -259,6 +259,20 @@ function M.score_all(responses, targets, opts)
   if #responses ~= #targets then
     error(string.format("opro.extract.score_all: %d responses but %d targets", #responses, #targets), 2)
   end
+  local co, choice = core_opts(opts, nil)
+  local input = choice and opts.input or nil
+  if input ~= nil and type(input) ~= "string" and type(input) ~= "table" then
+    error("opro.extract.score_all: option 'input' must be a string or a list of strings", 2)
+  end
+  local batch = not (opts.extract or opts.pattern or opts.kind == "adaptive")
+  if batch then
+    -- every item a string (the usual case): all the work in one C call
+    local list, count, preds = core.score_all(responses, targets, input, co, opts.predictions)
+    if list then
+      if opts.predictions then return list, count, preds end
+      return list, count
+    end
+  end
   local strs = targets
   for i = 1, #targets do
     if type(targets[i]) ~= "string" then
@@ -271,12 +285,7 @@ function M.score_all(responses, targets, opts)
       error(string.format("opro.extract.score_all: responses[%d] is a %s, not a string", i, type(responses[i])), 2)
     end
   end
-  local co, choice = core_opts(opts, nil)
-  local input = choice and opts.input or nil
-  if input ~= nil and type(input) ~= "string" and type(input) ~= "table" then
-    error("opro.extract.score_all: option 'input' must be a string or a list of strings", 2)
-  end
-  if not (opts.extract or opts.pattern or opts.kind == "adaptive") then
+  if batch then
     return core.score_all(responses, strs, input, co, opts.predictions)
   end
   local list, preds, count = {}, {}, 0

@@ -171,6 +171,67 @@ T.test("score_all with one input string for every item", function()
   T.eq(n, 2)
 end)
 
+-- score_all reads items in blocks of 32, one block ahead: lists of other
+-- lengths, tables with metatables, number targets and a bad item far down
+-- the list must give what score gives item by item.
+T.test("score_all over several blocks agrees with score, item by item", function()
+  local r, t, nt, want, n = {}, {}, {}, {}, 0
+  for i = 1, 203 do
+    r[i] = (i % 5 == 0 and "Ünïcode: ΣΑΣ. " or "") .. "She has " .. i .. " apples and " .. (i * 2) .. " pears. The answer is " .. i .. "."
+    nt[i] = i % 4 == 0 and i + 1 or i
+    t[i] = tostring(nt[i])
+    want[i] = X.score(r[i], t[i], { kind = "number" })
+    if want[i] then n = n + 1 end
+  end
+  T.eq(n, 203 - 50) -- every 4th target is off by one
+  for _, len in ipairs({ 0, 1, 31, 32, 33, 64, 65, 203 }) do
+    local rr, tt = table.move(r, 1, len, 1, {}), table.move(t, 1, len, 1, {})
+    local list, count, preds = X.score_all(rr, tt, { kind = "number", predictions = true })
+    T.eq(#list, len)
+    local c = 0
+    for i = 1, len do
+      T.eq(list[i], want[i])
+      T.eq(preds[i], select(2, X.score(r[i], t[i], { kind = "number" })))
+      if want[i] then c = c + 1 end
+    end
+    T.eq(count, c)
+  end
+  -- number targets are turned into strings as score does
+  local list, count = X.score_all(r, nt, { kind = "number" })
+  T.eq(list, want)
+  T.eq(count, n)
+  -- tables read through metatables
+  local pr = setmetatable({}, { __index = r, __len = function() return #r end })
+  local pt = setmetatable({}, { __index = t, __len = function() return #t end })
+  list, count = X.score_all(pr, pt, { kind = "number" })
+  T.eq(list, want)
+  T.eq(count, n)
+  -- a bad item past the first blocks is still reported by index
+  local bad = table.move(r, 1, #r, 1, {})
+  bad[150] = 7
+  T.raises(function() X.score_all(bad, t, { kind = "number" }) end, "responses[150] is a number")
+  local badt = table.move(t, 1, #t, 1, {})
+  badt[99] = {}
+  T.raises(function() X.score_all(r, badt, { kind = "number" }) end, "targets[99] must be a string or a number")
+end)
+
+T.test("score_all with a list of inputs over several blocks", function()
+  local r, t, inputs, want = {}, {}, {}, {}
+  for i = 1, 70 do
+    local right = i % 2 == 0
+    r[i] = right and "The answer is (B)." or "I think it is west."
+    t[i] = "(B)"
+    inputs[i] = i % 7 ~= 0 and SUN or nil
+    want[i] = X.score(r[i], t[i], { kind = "choice", input = inputs[i] })
+  end
+  local list = X.score_all(r, t, { kind = "choice", input = inputs })
+  T.eq(list, want)
+  T.eq(list[2], true)
+  T.eq(list[1], false)
+  inputs[40] = 5
+  T.raises(function() X.score_all(r, t, { kind = "choice", input = inputs }) end, "inputs[40] is a number")
+end)
+
 T.test("opro.score is opro.extract.score", function()
   T.eq(opro.score, X.score)
   T.eq(select("#", opro.score("The answer is 4.", "4", { kind = "number" })), 2)
