@@ -77,4 +77,23 @@ function M.str(v)
   return tostring(v)
 end
 
+--- A value as the reference shows it with d decimals: int(v) for 0,
+-- np.round(v, d) otherwise.
+function M.shown(v, d)
+  if d > 0 then return M.np_round(v, d) end
+  return M.trunc(v)
+end
+
+--- opts[name] as an integer >= 0 (default when nil); raises naming the
+-- template `who` and the option otherwise (level 4: the template's caller).
+function M.int_opt(opts, name, default, who)
+  local v = opts[name]
+  if v == nil then return default end
+  v = math.tointeger(v) or v
+  if math.type(v) ~= "integer" or v < 0 then
+    error(string.format("%s: opts.%s must be an integer >= 0, got %s", who, name, tostring(v)), 4)
+  end
+  return v
+end
+
 return M

@@ -6,18 +6,9 @@ local order_mod = require "opro.order"
 
 local WHO = "opro.template.tsp"
 
-local function shown(v, d)
-  if d > 0 then return num.np_round(v, d) end
-  return num.trunc(v)
-end
-
+local shown = num.shown
 local function int_opt(opts, name, default)
-  local v = opts[name]
-  if v == nil then return default end
-  v = math.tointeger(v) or v
-  if math.type(v) ~= "integer" or v < 0 then
-    error(string.format("%s: opts.%s must be an integer >= 0, got %s", WHO, name, tostring(v)), 3)
-  end
+  local v = num.int_opt(opts, name, default, WHO)  -- not a tail call: the error level counts this frame
   return v
 end
 
