@@ -9,7 +9,6 @@
 -- rep: {"X":[...],"y":[...],"w_true":15,"b_true":14,"init":[[w,b],...]}).
 local cli = require "opro.cli"
 local runner = require "opro.runner"
-local cjson = require "cjson"
 
 local opts = cli.parse(arg, {
   name = "linear_regression.lua",
@@ -24,23 +23,10 @@ local opts = cli.parse(arg, {
 
 local instances
 if opts.instance then
-  local function die(msg)
-    io.stderr:write("linear_regression.lua: ", opts.instance, ": ", msg, "\n")
-    os.exit(2)
-  end
-  local f, ferr = io.open(opts.instance, "rb")
-  if not f then die(tostring(ferr):gsub("^[^:]*: ", "")) end
-  local ok, v = pcall(cjson.decode, f:read("a"))
-  f:close()
-  if not ok then die("not JSON: " .. tostring(v):gsub("^[^:]*:%d+: ", "")) end
-  if type(v) ~= "table" or #v == 0 then die("a JSON array of instances expected") end
-  -- check every instance now: a bad one is named before anything is called
-  for i, inst in ipairs(v) do
-    if type(inst) ~= "table" then die(string.format("instance %d: an object expected", i)) end
-    local okt, err = pcall(opro.task.linear_regression, { instance = { X = inst.X, y = inst.y, w_true = inst.w_true, b_true = inst.b_true, init = inst.init } })
-    if not okt then die(string.format("instance %d: %s", i, tostring(err):gsub("^[^:]*:%d+: ", ""))) end
-  end
-  instances = v
+  -- every instance is checked now: a bad one is named before anything is called
+  instances = runner.load_instances(opts.instance, "linear_regression.lua", function(inst)
+    opro.task.linear_regression { instance = { X = inst.X, y = inst.y, w_true = inst.w_true, b_true = inst.b_true, init = inst.init } }
+  end)
 end
 
 -- a rep's instance: given, or drawn as the reference does (numpy-exact):

@@ -93,6 +93,29 @@ function M.options(extra, defaults)
   return list
 end
 
+--- The instances of an --instance FILE (a JSON array, one object per rep),
+-- each checked by check(inst) (which raises on a bad one) before anything is
+-- called; a bad file or instance exits 2 naming the file and the instance.
+--   local insts = runner.load_instances(opts.instance, "tsp.lua", function(inst) opro.task.tsp{...} end)
+function M.load_instances(path, script, check)
+  local function die(msg)
+    io.stderr:write(script, ": ", path, ": ", msg, "\n")
+    os.exit(2)
+  end
+  local f, ferr = io.open(path, "rb")
+  if not f then die((tostring(ferr):gsub("^[^:]*: ", ""))) end
+  local ok, v = pcall(json().decode, f:read("a"))
+  f:close()
+  if not ok then die("not JSON: " .. tostring(v):gsub("^[^:]*:%d+: ", "")) end
+  if type(v) ~= "table" or #v == 0 then die("a JSON array of instances expected") end
+  for i, inst in ipairs(v) do
+    if type(inst) ~= "table" then die(string.format("instance %d: an object expected", i)) end
+    local okt, err = pcall(check, inst)
+    if not okt then die(string.format("instance %d: %s", i, tostring(err):gsub("^[^:]*:%d+: ", ""))) end
+  end
+  return v
+end
+
 --- "0.5,1.5" -> {input=0.5, output=1.5} (USD per million tokens), or nil,
 -- message naming the flag.
 function M.parse_price(text, flag)
