@@ -7,7 +7,8 @@
 --     },
 --   })
 -- Flags: --name VALUE or --name=VALUE; booleans are --name / --no-name.
--- Types: string, integer, number, boolean, list (comma-separated strings).
+-- Types: string, integer, number, boolean, list (comma-separated strings);
+-- an option may carry choices = {...}, min = N (>= N) or above = N (> N).
 -- Errors name the flag and exit 2 with a usage hint; --help prints usage.
 local M = {}
 
@@ -136,6 +137,7 @@ function M.parse(argv, spec)
         end
       end
       if o.min and v < o.min then return fail(string.format("--%s must be >= %s, got %s", name, o.min, v)) end
+      if o.above and not (v > o.above) then return fail(string.format("--%s must be > %s, got %s", name, o.above, v)) end
       opts[o[1]:gsub("%-", "_")] = v
     else
       pos[#pos + 1] = a

@@ -80,7 +80,8 @@ function M.options(extra, defaults)
   -- the LLM clients' retry policy (docs/llm.md: max_retries, timeout)
   list[#list + 1] = { "max-retries", "integer", "retries of a failed LLM call (429, 5xx, reset, timeout, bad JSON)",
     default = llm.DEFAULT_MAX_RETRIES, min = 0 }
-  list[#list + 1] = { "timeout", "number", "seconds per LLM call attempt", default = llm.DEFAULT_TIMEOUT }
+  list[#list + 1] = { "timeout", "number", "seconds per LLM call attempt", default = llm.DEFAULT_TIMEOUT,
+    above = 0 }
   list[#list + 1] = { "budget-tokens", "integer", "stop cleanly once this many tokens (input + output) are used" }
   -- exploration (docs/vectors.md)
   list[#list + 1] = { "reject-similar", "number",

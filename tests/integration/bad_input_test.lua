@@ -317,6 +317,7 @@ for _, r in ipairs {
   { name = "config: --steps abc", cmd = DEMO .. "--steps abc", err = { "--steps expects an integer, got \"abc\"" } },
   { name = "config: --candidates -1", cmd = DEMO .. "--candidates -1", err = { "--candidates must be >= 1, got -1" } },
   { name = "config: --reps 0", cmd = DEMO .. "--reps 0", err = { "--reps must be >= 1, got 0" } },
+  { name = "config: --timeout 0", cmd = DEMO .. "--timeout 0", err = { "--timeout must be > 0, got 0" } },
   { name = "config: --steps -2 with --estimate (no negative estimate)", cmd = DEMO .. "--steps -2 --estimate",
     err = { "--steps must be >= 0, got -2" } },
   { name = "config: a number flag given a word", cmd = DEMO .. "--train-ratio x", err = { "--train-ratio expects a number, got \"x\"" } },
