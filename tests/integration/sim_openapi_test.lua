@@ -1,21 +1,14 @@
 -- opro-sim's OpenAI answers validate against OpenAI's published OpenAPI
--- schema (../shared/specs/openai-openapi.json or $OPRO_SPECS), checked by
+-- schema (../shared/specs/openai-openapi.json or $OPRO_SPECS, else the
+-- committed subset of it: tests/lib/openai_spec.lua), checked by
 -- an independent validator (python3-jsonschema via tests/lib/validate_openapi.py).
 local T = require "testlib"
 local S = require "simlib"
 local cjson = require "cjson"
 
-local function find_spec()
-  local dirs = { T.root .. "/../shared/specs", T.root .. "/../../shared/specs" }
-  if os.getenv("OPRO_SPECS") then table.insert(dirs, 1, os.getenv("OPRO_SPECS")) end
-  for _, d in ipairs(dirs) do
-    if T.read(d .. "/openai-openapi.json") then return d .. "/openai-openapi.json" end
-  end
-end
-
-local spec = find_spec()
+local spec = require("openai_spec").path
 local have_jsonschema = T.sh("python3 -c 'import jsonschema'") == 0
-local skip_reason = not spec and "the OpenAI spec (../shared/specs/openai-openapi.json or $OPRO_SPECS) is absent"
+local skip_reason = not spec and "the OpenAI spec (../shared/specs/openai-openapi.json, $OPRO_SPECS or the committed subset) is absent"
   or not have_jsonschema and "python3-jsonschema is not installed (make test-deps)"
 
 local dir = T.tmpdir()

@@ -1,17 +1,15 @@
 -- Every request body opro.llm sends to an OpenAI-protocol server validates
 -- against OpenAI's published schemas (CreateChatCompletionRequest,
--- CreateEmbeddingRequest in ../shared/specs/openai-openapi.json), checked
+-- CreateEmbeddingRequest in ../shared/specs/openai-openapi.json, or the
+-- committed subset of it when that is absent: tests/lib/openai_spec.lua), checked
 -- with python3-jsonschema; $refs are resolved within the spec file.
 local T = require "testlib"
 local L = require "llmtest"
 local cjson = require "cjson"
 
--- the spec: $OPRO_SPECS/openai-openapi.json, else ../shared/specs beside the
--- checkout (or beside its parent, for a worktree under a subdirectory)
-local spec
-for _, d in ipairs({ os.getenv("OPRO_SPECS") or false, T.root .. "/../shared/specs", T.root .. "/../../shared/specs" }) do
-  if d and T.read(d .. "/openai-openapi.json") then spec = d .. "/openai-openapi.json"; break end
-end
+-- the spec: the full file when it is there, else the committed subset
+local SPEC = require "openai_spec"
+local spec = SPEC.path
 local have_spec = spec ~= nil
 local rc_py = T.sh("python3 -c 'import jsonschema, referencing'")
 
@@ -87,5 +85,16 @@ T.test("the checker rejects invalid bodies (it is not vacuous)", function()
   T.eq(rc, 1, out)
   T.contains(out, "invalid")
 end)
+
+local SUBSET_NAME = "the committed subset of the spec is what scripts/openai-spec-subset makes of the full file"
+if not SPEC.full then T.skip(SUBSET_NAME, "the full spec is absent ($OPRO_SPECS, ../shared/specs)") else
+T.test(SUBSET_NAME, function()
+  local out = T.tmpdir() .. "/subset.json"
+  local rc, o, e = T.sh(string.format("python3 %s/scripts/openai-spec-subset %s %s",
+    T.shquote(T.root), T.shquote(SPEC.full), T.shquote(out)))
+  T.eq(rc, 0, o .. e)
+  T.eq(T.read(out), T.read(SPEC.subset), "tests/fixtures/openai/openapi-subset.json is stale: rerun the script")
+end)
+end
 
 T.done()
