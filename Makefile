@@ -43,7 +43,7 @@ VERSION := $(shell cat VERSION)
 HOST_SRC  = $(filter-out src/main.c,$(wildcard src/*.c))
 HOST_OBJ  = $(HOST_SRC:src/%.c=$(OUT)/host/%.o) $(OUT)/host/embedded_lua.o
 SIM_SRC   = $(wildcard src/sim/*.c)
-SIM_OBJ   = $(SIM_SRC:src/sim/%.c=$(OUT)/sim/%.o) $(OUT)/sim/embedded_lua.o
+SIM_OBJ   = $(SIM_SRC:src/sim/%.c=$(OUT)/sim/%.o) $(OUT)/sim/embedded_lua.o $(OUT)/sim/embed.o
 CTEST_SRC = $(wildcard tests/c/test_*.c)
 CTEST_BIN = $(CTEST_SRC:tests/c/%.c=$(OUT)/tests/%)
 LUA_FILES = $(shell find lua -name '*.lua' | sort)
@@ -76,6 +76,10 @@ $(OUT)/host/embedded_lua.o: $(OUT)/embedded_lua.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -c -o $@ $<
 $(OUT)/sim/%.o: src/sim/%.c | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(SIM_CFLAGS) -c -o $@ $<
+# the embedded library's searcher (src/embed.c) is shared with the host
+$(OUT)/sim/embed.o: src/embed.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(SIM_CFLAGS) -c -o $@ $<
 $(OUT)/sim/embedded_lua.o: $(OUT)/embedded_lua.c

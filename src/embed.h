@@ -2,6 +2,8 @@
  * scripts/embed-lua into build/VARIANT/embedded_lua.c). */
 #ifndef OPRO_EMBED_H
 #define OPRO_EMBED_H
+#include <lua.h>
+#include <lauxlib.h>
 #include <stddef.h>
 
 typedef struct embedded_file {
@@ -12,5 +14,11 @@ typedef struct embedded_file {
 } embedded_file;
 
 extern const embedded_file embedded_lua[];   /* ends with module == NULL */
+
+/* Makes `require` find the embedded library: a package.searchers entry
+ * right after package.preload (before the file searchers), and `preload`
+ * (ends with name == NULL) registered in package.preload. src/embed.c;
+ * used by opro-lua (src/host.c) and opro-sim (src/sim/sim_persona.c). */
+void embed_install(lua_State *L, const luaL_Reg *preload);
 
 #endif

@@ -23,53 +23,13 @@ struct host {
   sched *S;
 };
 
-static const struct { const char *name; lua_CFunction open; } c_modules[] = {
+static const luaL_Reg c_modules[] = {
 #define OPRO_MODULE(name) {"opro.core." #name, luaopen_opro_core_##name},
 #include "modules.h"
 #undef OPRO_MODULE
   {"cjson", luaopen_cjson},
   {"cjson.safe", luaopen_cjson_safe},
   {NULL, NULL}};
-
-static const embedded_file *find_embedded(const char *module) {
-  for (const embedded_file *f = embedded_lua; f->module; f++)
-    if (strcmp(f->module, module) == 0) return f;
-  return NULL;
-}
-
-/* package.searchers entry for the library compiled into the binary. */
-static int search_embedded(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
-  const embedded_file *f = find_embedded(name);
-  if (!f) {
-    lua_pushfstring(L, "no embedded module '%s'", name);
-    return 1;
-  }
-  if (luaL_loadbufferx(L, (const char *)f->data, f->size, f->chunkname, "t") != LUA_OK)
-    return lua_error(L);
-  lua_pushstring(L, f->chunkname + 1);
-  return 2;
-}
-
-static void install_searcher(lua_State *L) {
-  lua_getglobal(L, "package");
-  lua_getfield(L, -1, "searchers");
-  /* after package.preload (1), before the file searchers */
-  lua_Integer n = luaL_len(L, -1);
-  for (lua_Integer i = n; i >= 2; i--) {
-    lua_rawgeti(L, -1, i);
-    lua_rawseti(L, -2, i + 1);
-  }
-  lua_pushcfunction(L, search_embedded);
-  lua_rawseti(L, -2, 2);
-  lua_pop(L, 1);
-  lua_getfield(L, -1, "preload");
-  for (int i = 0; c_modules[i].name; i++) {
-    lua_pushcfunction(L, c_modules[i].open);
-    lua_setfield(L, -2, c_modules[i].name);
-  }
-  lua_pop(L, 2);
-}
 
 host *host_new(void) {
   host *H = calloc(1, sizeof *H);
@@ -78,7 +38,7 @@ host *host_new(void) {
   H->L = luaL_newstate();
   if (!H->L) { free(H); return NULL; }
   luaL_openlibs(H->L);
-  install_searcher(H->L);
+  embed_install(H->L, c_modules);
   H->S = sched_new(H->L);
   if (!H->S) { lua_close(H->L); free(H); return NULL; }
   lua_pushstring(H->L, OPRO_VERSION);

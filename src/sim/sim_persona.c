@@ -26,38 +26,11 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
 static int quiet;
 
-static int search_embedded(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
-  for (const embedded_file *f = embedded_lua; f->module; f++) {
-    if (strcmp(f->module, name) != 0) continue;
-    if (luaL_loadbufferx(L, (const char *)f->data, f->size, f->chunkname, "t") != LUA_OK)
-      return lua_error(L);
-    lua_pushstring(L, f->chunkname + 1);
-    return 2;
-  }
-  lua_pushfstring(L, "no embedded module '%s'", name);
-  return 1;
-}
-
 /* as src/host.c: the embedded library after package.preload, cjson preloaded */
-static void install_searcher(lua_State *L) {
-  lua_getglobal(L, "package");
-  lua_getfield(L, -1, "searchers");
-  lua_Integer n = luaL_len(L, -1);
-  for (lua_Integer i = n; i >= 2; i--) {
-    lua_rawgeti(L, -1, i);
-    lua_rawseti(L, -2, i + 1);
-  }
-  lua_pushcfunction(L, search_embedded);
-  lua_rawseti(L, -2, 2);
-  lua_pop(L, 1);
-  lua_getfield(L, -1, "preload");
-  lua_pushcfunction(L, luaopen_cjson);
-  lua_setfield(L, -2, "cjson");
-  lua_pushcfunction(L, luaopen_cjson_safe);
-  lua_setfield(L, -2, "cjson.safe");
-  lua_pop(L, 2);
-}
+static const luaL_Reg preload[] = {
+  {"cjson", luaopen_cjson},
+  {"cjson.safe", luaopen_cjson_safe},
+  {NULL, NULL}};
 
 static int traceback(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
@@ -73,7 +46,7 @@ static int slot_open(slot *s, const sim_options *o, char *err, size_t errlen) {
   }
   s->L = L;
   luaL_openlibs(L);
-  install_searcher(L);
+  embed_install(L, preload);
   lua_pushcfunction(L, traceback);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "opro.sim.server");
