@@ -19,6 +19,12 @@ T.test("--help prints usage and exits 0", function()
   local rc, out = T.run("--help")
   T.eq(rc, 0)
   T.contains(out, "usage: opro-lua")
+  T.contains(out, "opro-lua report run.db", "the subcommands are listed")
+  -- every command the help names exists
+  local rc2, out2 = T.run("version")
+  T.eq(rc2, 0); T.contains(out2, "opro-lua ")
+  local rc3, out3 = T.run("report --help")
+  T.eq(rc3, 0); T.contains(out3, "usage: opro-lua report")
 end)
 
 T.test("an error on line 3 prints script.lua:3: and a traceback, exit 1", function()
