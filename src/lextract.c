@@ -153,8 +153,10 @@ static int l_score(lua_State *L) {
  * Items go in blocks, fetched one block ahead: a block's values are pushed
  * (so nothing can collect them) and their strings prefetched without being
  * read, which overlaps the cache misses of a big list; the block is scored
- * once the next one is fetched. */
-enum { SCORE_BLOCK = 32, FIXED = 8 };
+ * once the next one is fetched. The values of blocks already scored stay
+ * on the stack until STACK_BLOCKS blocks are there (dropping them block by
+ * block would cost more than the rest of the reading). */
+enum { SCORE_BLOCK = 32, FIXED = 8, STACK_BLOCKS = 8 };
 
 typedef struct {
   int (*get)(lua_State *, int, lua_Integer);
@@ -211,16 +213,16 @@ static int l_score_all(lua_State *L) {
   lua_createtable(L, n < INT_MAX ? (int)n : 0, 0); /* 7: verdicts */
   if (want_preds) lua_createtable(L, n < INT_MAX ? (int)n : 0, 0);
   else lua_pushnil(L); /* 8: predictions */
-  luaL_checkstack(L, 2 * 3 * SCORE_BLOCK + 4, "opro.extract.score_all");
+  luaL_checkstack(L, (STACK_BLOCKS + 1) * 3 * SCORE_BLOCK + 4, "opro.extract.score_all");
   lua_Integer count = 0;
-  int m = n < SCORE_BLOCK ? (int)n : SCORE_BLOCK;
+  int m = n < SCORE_BLOCK ? (int)n : SCORE_BLOCK, at0 = FIXED + 1; /* at0: where block k0 starts */
   if (fetch_block(L, &f, 1, m)) goto bad;
   for (lua_Integer k0 = 1; k0 <= n; k0 += SCORE_BLOCK) {
     lua_Integer k1 = k0 + SCORE_BLOCK;
     int m1 = k1 > n ? 0 : n - k1 + 1 < SCORE_BLOCK ? (int)(n - k1 + 1) : SCORE_BLOCK;
     if (m1 && fetch_block(L, &f, k1, m1)) goto bad;
     for (int j = 0; j < m; j++) {
-      int at = FIXED + 1 + f.w * j;
+      int at = at0 + f.w * j;
       size_t rn, tn, inn = in;
       const char *r = lua_tolstring(L, at, &rn), *t = lua_tolstring(L, at + 1, &tn), *inp = input;
       if (f.w == 3) {
@@ -238,10 +240,14 @@ static int l_score_all(lua_State *L) {
         lua_rawseti(L, 8, k0 + j);
       }
     }
-    /* drop this block's values; the next block's move down */
-    lua_rotate(L, FIXED + 1, -f.w * m);
-    lua_settop(L, FIXED + f.w * m1);
+    at0 += f.w * m;
     m = m1;
+    if (at0 >= FIXED + 1 + STACK_BLOCKS * f.w * SCORE_BLOCK) {
+      /* drop the blocks scored; the next one moves down */
+      for (int j = 0; j < f.w * m; j++) lua_copy(L, at0 + j, FIXED + 1 + j);
+      lua_settop(L, FIXED + f.w * m);
+      at0 = FIXED + 1;
+    }
   }
   lua_pushvalue(L, 7);
   lua_pushinteger(L, count);
