@@ -10,9 +10,25 @@
 
 #include "extract.h"
 
-/* The module's output buffer: an ex_buf owned by a userdata (so a Lua
- * error never leaks it), every function's upvalue 1, reused from call to
- * call (nothing calls back into Lua while it is in use). */
+/* The names the one-call fast path (see fast_opts) looks for: option keys
+ * and the values of kind and boxed. */
+enum { N_KIND, N_INPUT, N_INCLUDE_OK, N_DECIMALS, N_BOXED, N_POST, N_NUMBER, N_BOOLEAN, N_EXTRACT, N_PATTERN,
+       N_TARGET, N_TEXT, N_CHOICE, N_ADAPTIVE, N_NORMALIZE, N_COUNT };
+static const char *const names[N_COUNT] = {"kind",    "input",   "include_ok", "decimals", "boxed",
+                                           "post",    "number",  "boolean",    "extract",  "pattern",
+                                           "target",  "text",    "choice",     "adaptive", "normalize"};
+
+/* The module's state, every function's upvalue 1: the output buffer, an
+ * ex_buf owned by the userdata (so a Lua error never leaks it), reused from
+ * call to call (nothing calls back into Lua while it is in use); and the
+ * bytes of the names above as interned in this Lua state (the strings are
+ * kept in the userdata's user value, so the same text is the same
+ * pointer). */
+typedef struct {
+  ex_buf buf;
+  const char *name[N_COUNT];
+} module;
+
 static ex_buf *newbuf(lua_State *L) {
   ex_buf *b = lua_touserdata(L, lua_upvalueindex(1));
   if (b->cap > (1u << 20)) ex_buf_free(b); /* do not keep a huge one */
@@ -21,7 +37,7 @@ static ex_buf *newbuf(lua_State *L) {
 }
 
 static int buf_gc(lua_State *L) {
-  ex_buf_free(luaL_checkudata(L, 1, "opro.extract.buf"));
+  ex_buf_free(&((module *)luaL_checkudata(L, 1, "opro.extract.buf"))->buf);
   return 0;
 }
 
@@ -73,6 +89,127 @@ static void read_opts(lua_State *L, int t, ex_score_opts *o) {
   o->include_ok = opt_bool(L, t, "include_ok", 0);
 }
 
+/* The one-call fast path of lua/opro/extract.lua's score and normalize:
+ * the options table read here, by its keys, when it holds only what the
+ * common case needs (a plain table, or nil, with known keys and valid
+ * values); fast_opts returns 0 otherwise, and the Lua code takes its own
+ * path (which checks the options and reports what is wrong). The rules
+ * are those of core_opts in lua/opro/extract.lua. */
+typedef struct {
+  int kind;                   /* N_TEXT, N_NUMBER, N_BOOLEAN, N_CHOICE or N_ADAPTIVE */
+  int number, boolean, include; /* -1: not given */
+  int decimals, boxed, post;
+  int target; /* the type of opts.target (LUA_TNIL when not given) */
+  const char *input;
+  size_t inn;
+} fast;
+
+static int fast_opts(lua_State *L, int t, const module *m, fast *f) {
+  f->kind = N_TEXT, f->number = f->boolean = f->include = -1;
+  f->decimals = 0, f->boxed = 0, f->post = 1, f->target = LUA_TNIL, f->input = NULL, f->inn = 0;
+  int ty = lua_type(L, t);
+  if (ty == LUA_TNONE || ty == LUA_TNIL) return 1;
+  if (ty != LUA_TTABLE || lua_getmetatable(L, t)) return 0; /* (a metatable is left on the stack: no matter) */
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      const char *k = lua_tostring(L, -2);
+      int vt = lua_type(L, -1);
+      const char *v = vt == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+      if (k == m->name[N_KIND]) {
+        if (v == m->name[N_TEXT] || v == m->name[N_NUMBER] || v == m->name[N_BOOLEAN] || v == m->name[N_CHOICE] ||
+            v == m->name[N_ADAPTIVE])
+          f->kind = v == m->name[N_TEXT] ? N_TEXT : v == m->name[N_NUMBER] ? N_NUMBER : v == m->name[N_BOOLEAN] ? N_BOOLEAN
+                    : v == m->name[N_CHOICE] ? N_CHOICE : N_ADAPTIVE;
+        else goto slow;
+      } else if (k == m->name[N_INPUT]) {
+        if (!v) goto slow;
+        f->input = lua_tolstring(L, -1, &f->inn);
+      } else if (k == m->name[N_INCLUDE_OK]) {
+        f->include = lua_toboolean(L, -1);
+      } else if (k == m->name[N_DECIMALS]) {
+        int isint;
+        lua_Integer d = lua_tointegerx(L, -1, &isint);
+        if (vt != LUA_TNUMBER || !isint || !lua_isinteger(L, -1) || d < 0 || d > 340) goto slow;
+        f->decimals = (int)d;
+      } else if (k == m->name[N_BOXED]) {
+        if (vt == LUA_TBOOLEAN) f->boxed = lua_toboolean(L, -1);
+        else if (v == m->name[N_NORMALIZE]) f->boxed = 2;
+        else goto slow;
+      } else if (k == m->name[N_POST]) {
+        f->post = !(vt == LUA_TBOOLEAN && !lua_toboolean(L, -1));
+      } else if (k == m->name[N_NUMBER]) {
+        f->number = lua_toboolean(L, -1);
+      } else if (k == m->name[N_BOOLEAN]) {
+        f->boolean = lua_toboolean(L, -1);
+      } else if (k == m->name[N_EXTRACT] || k == m->name[N_PATTERN]) {
+        goto slow;
+      } else if (k == m->name[N_TARGET]) {
+        f->target = vt;
+      }
+    }
+    lua_pop(L, 1);
+  }
+  return 1;
+slow:
+  lua_pop(L, 2);
+  return 0;
+}
+
+/* the C options of fast options; target (may be NULL) only matters for
+ * kind "adaptive" */
+static void fast_resolve(const fast *f, const char *target, size_t tn, ex_score_opts *o) {
+  memset(o, 0, sizeof *o);
+  int number = f->kind == N_NUMBER, boolean = f->kind == N_BOOLEAN;
+  if (f->kind == N_ADAPTIVE) number = target && ex_is_numeric(target, tn);
+  if (f->number >= 0) number = f->number;
+  if (f->boolean >= 0) boolean = f->boolean;
+  o->norm.as_number = number;
+  o->norm.as_bool = boolean;
+  o->norm.num_decimals = f->decimals;
+  o->include_ok = f->include >= 0 ? f->include : !number;
+  o->boxed = f->boxed;
+  o->post = f->post;
+}
+
+static int predict(lua_State *L, const char *s, size_t n, const ex_score_opts *o);
+
+/* fast_score(response, target, opts) -> correct, prediction; nothing when
+ * the Lua code must do it (see fast_opts) */
+static int l_fast_score(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TSTRING || lua_type(L, 2) != LUA_TSTRING) return 0;
+  fast f;
+  if (!fast_opts(L, 3, lua_touserdata(L, lua_upvalueindex(1)), &f)) return 0;
+  size_t rn, tn;
+  const char *r = lua_tolstring(L, 1, &rn), *t = lua_tolstring(L, 2, &tn);
+  ex_score_opts o;
+  fast_resolve(&f, t, tn, &o);
+  const char *input = f.kind == N_CHOICE && f.input ? f.input : "";
+  size_t in = f.kind == N_CHOICE && f.input ? f.inn : 0;
+  ex_buf *b = newbuf(L);
+  int c = ex_score(r, rn, t, tn, input, in, &o, b);
+  if (c < 0) oom(L);
+  lua_pushboolean(L, c);
+  lua_pushlstring(L, b->p ? b->p : "", b->n);
+  return 2;
+}
+
+/* fast_predict(response, opts) -> prediction; nothing when the Lua code
+ * must do it (see fast_opts; kind "adaptive" needs opts.target as Python's
+ * str() of it) */
+static int l_fast_predict(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TSTRING) return 0;
+  fast f;
+  if (!fast_opts(L, 2, lua_touserdata(L, lua_upvalueindex(1)), &f) || f.kind == N_ADAPTIVE) return 0;
+  if (f.target != LUA_TNIL && f.target != LUA_TSTRING && f.target != LUA_TNUMBER && f.target != LUA_TBOOLEAN)
+    return 0; /* the Lua code reports it */
+  size_t n;
+  const char *s = lua_tolstring(L, 1, &n);
+  ex_score_opts o;
+  fast_resolve(&f, NULL, 0, &o);
+  return predict(L, s, n, &o);
+}
+
 /* normalize(s, opts) -> prediction (get_normalized_prediction, no \boxed, no post) */
 static int l_normalize(lua_State *L) {
   size_t n;
@@ -86,11 +223,8 @@ static int l_normalize(lua_State *L) {
 }
 
 /* predict(s, opts) -> prediction: \boxed (when asked), normalize, post */
-static int l_predict(lua_State *L) {
-  size_t n;
-  const char *s = luaL_checklstring(L, 1, &n);
-  ex_score_opts o;
-  read_opts(L, 2, &o);
+static int predict(lua_State *L, const char *s, size_t n, const ex_score_opts *op) {
+  ex_score_opts o = *op;
   ex_buf *b = newbuf(L);
   int done = 0;
   if (o.boxed) {
@@ -115,6 +249,14 @@ static int l_predict(lua_State *L) {
   if (o.post && ex_post(b->p, b->n, b)) oom(L);
   lua_pushlstring(L, b->p ? b->p : "", b->n);
   return 1;
+}
+
+static int l_predict(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  ex_score_opts o;
+  read_opts(L, 2, &o);
+  return predict(L, s, n, &o);
 }
 
 /* accuracy(target, prediction [, input [, include_ok]]) -> bool (_get_accuracy) */
@@ -372,6 +514,8 @@ static const luaL_Reg funcs[] = {
     {"accuracy", l_accuracy},
     {"score", l_score},
     {"score_all", l_score_all},
+    {"fast_score", l_fast_score},
+    {"fast_predict", l_fast_predict},
     {"boxed", l_boxed},
     {"post", l_post},
     {"lower", l_lower},
@@ -395,9 +539,15 @@ int luaopen_opro_core_extract(lua_State *L) {
   }
   lua_pop(L, 1);
   luaL_newlibtable(L, funcs);
-  ex_buf *b = lua_newuserdatauv(L, sizeof *b, 0);
-  memset(b, 0, sizeof *b);
+  module *m = lua_newuserdatauv(L, sizeof *m, 1);
+  memset(m, 0, sizeof *m);
   luaL_setmetatable(L, "opro.extract.buf");
+  lua_createtable(L, N_COUNT, 0); /* the names, kept alive by the userdata */
+  for (int k = 0; k < N_COUNT; k++) {
+    m->name[k] = lua_pushstring(L, names[k]);
+    lua_rawseti(L, -2, k + 1);
+  }
+  lua_setiuservalue(L, -2, 1);
   luaL_setfuncs(L, funcs, 1);
   return 1;
 }

@@ -393,6 +393,57 @@ T.test("misuse raises clear errors", function()
   T.raises(function() X.score("x", "A", { kind = "choice", input = 5 }) end, "'input' must be a string")
 end)
 
+-- score and normalize read a plain options table in C (the common case)
+-- and leave everything else to the Lua code; an options table behind a
+-- metatable always takes the Lua path, so both must agree on every option.
+T.test("the fast option path agrees with the Lua one", function()
+  local rnd = math.random
+  math.randomseed(7)
+  local RESP = { "The answer is 42.", "So 3 + 4 = 7. Therefore, (B) is the correct answer.", "#### 1,000",
+    "\\boxed{12} The answer is 5", "Answer: yes.\nQ: next", "The answer is seventeen apples.", "", "It is 0.125 kg",
+    "answer: (A) west", "True", "The answer is $2.50." }
+  local TARGETS = { "42", "7", "(B)", "B", "1000", "12", "5", "yes", "17", "", "0.12", "A", "west", "true", "2.5" }
+  local VALUES = {
+    kind = { "text", "number", "boolean", "choice", "adaptive" },
+    include_ok = { true, false, 0 },
+    decimals = { 0, 1, 2 },
+    boxed = { true, false, "normalize" },
+    post = { true, false, 0 },
+    number = { true, false },
+    boolean = { true, false },
+    input = { SUN, "(A) 7 (B) 42" },
+    target = { "42", 42 },
+    other = { 1 },
+  }
+  local keys = {}
+  for k in pairs(VALUES) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local n = 0
+  for _ = 1, 3000 do
+    local opts = {}
+    for _, k in ipairs(keys) do
+      if rnd(3) == 1 then opts[k] = VALUES[k][rnd(#VALUES[k])] end
+    end
+    if opts.kind == "adaptive" and opts.target == nil then opts.target = "7" end
+    local proxy = setmetatable({}, { __index = opts })
+    local r, t = RESP[rnd(#RESP)], TARGETS[rnd(#TARGETS)]
+    local ok1, p1 = X.score(r, t, opts)
+    local ok2, p2 = X.score(r, t, proxy)
+    T.eq({ ok1, p1 }, { ok2, p2 }, r .. " / " .. t)
+    T.eq(X.normalize(r, opts), X.normalize(r, proxy), r)
+    n = n + 1
+  end
+  T.eq(n, 3000)
+  -- nil options and the errors the Lua path reports
+  T.eq({ X.score("The answer is 7.", "7") }, { X.score("The answer is 7.", "7", setmetatable({}, {})) })
+  T.raises(function() X.score("x", "1", { kind = "numbers" }) end, "unknown kind")
+  T.raises(function() X.score("x", "1", { decimals = 1.5 }) end, "option 'decimals'")
+  T.raises(function() X.score("x", "1", { boxed = "yes" }) end, "option 'boxed'")
+  T.raises(function() X.score("x", "1", { kind = "choice", input = 5 }) end, "option 'input'")
+  T.raises(function() X.normalize("x", { kind = "number", target = {} }) end, "opts.target")
+  T.raises(function() X.normalize(5, { kind = "number" }) end, "string expected")
+end)
+
 -- The reference's per-dataset settings (optimize_instructions.py,
 -- evaluate_instructions.py), which the dataset loaders use as defaults.
 T.test("dataset_defaults: GSM8K, MultiArith, AQuA, MMLU, MATH", function()
