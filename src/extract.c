@@ -792,6 +792,7 @@ typedef struct {
   /* where, in the text the rules search, ':' and U+FF1A (fullwidth colon)
    * start, where '#' is and where "answer" starts (in any case) */
   posv colons, hashes, answers;
+  int paren; /* the text has a '(' */
 } scratch;
 static scratch S;
 
@@ -870,23 +871,26 @@ static int fold_eq(const char *t, const char *d, size_t n) {
   return 1;
 }
 
+/* "answer" (any case) starts at t[j] */
+static inline int answer_at(const unsigned char *t, size_t n, size_t j) {
+  if (j + 8 <= n) { /* all six are letters: one compare with bit 5 set in each */
+    uint64_t w, want, six = 0, bit5 = 0;
+    memcpy(&w, t + j, 8);
+    memcpy(&want, "answer\0\0", 8);
+    memcpy(&six, "\xff\xff\xff\xff\xff\xff\0\0", 8);
+    memcpy(&bit5, "\x20\x20\x20\x20\x20\x20\0\0", 8);
+    return ((w | bit5) & six) == want;
+  }
+  return j + 6 <= n && fold_eq((const char *)t + j, "answer", 6);
+}
+
 /* one candidate position of the index (see scratch) */
 static int index_at(const unsigned char *t, size_t n, size_t j) {
   unsigned c = t[j];
   if (c == ':') return posv_push(&S.colons, j);
   if (c == '#') return posv_push(&S.hashes, j);
   if (c == 0xEF) return j + 2 < n && t[j + 1] == 0xBC && t[j + 2] == 0x9A ? posv_push(&S.colons, j) : 0;
-  if (j + 8 <= n) { /* all six are letters: one compare with bit 5 set in each */
-    uint64_t w, want;
-    memcpy(&w, t + j, 8);
-    memcpy(&want, "answer\0\0", 8);
-    uint64_t six = 0, bit5 = 0;
-    memcpy(&six, "\xff\xff\xff\xff\xff\xff\0\0", 8);
-    memcpy(&bit5, "\x20\x20\x20\x20\x20\x20\0\0", 8);
-    return ((w | bit5) & six) == want ? posv_push(&S.answers, j) : 0;
-  }
-  if ((c | 0x20) == 'a' && j + 6 <= n && fold_eq((const char *)t + j, "answer", 6)) return posv_push(&S.answers, j);
-  return 0;
+  return (c | 0x20) == 'a' && answer_at(t, n, j) ? posv_push(&S.answers, j) : 0;
 }
 
 /* Index t (see scratch) in one pass; *high: some byte is >= 0x80. With
@@ -897,12 +901,13 @@ static int index_at(const unsigned char *t, size_t n, size_t j) {
  * the 'w' test reads ahead) go through a copy padded with zeros, which
  * match nothing. */
 #if defined(__SSE2__)
-static inline unsigned cand16(const unsigned char *p, __m128i *acc) {
+static inline unsigned cand16(const unsigned char *p, __m128i *acc, __m128i *par) {
   const __m128i colon = _mm_set1_epi8(':'), hash = _mm_set1_epi8('#'), ef = _mm_set1_epi8((char)0xEF),
-                la = _mm_set1_epi8('a'), lw = _mm_set1_epi8('w'), b5 = _mm_set1_epi8(0x20);
+                la = _mm_set1_epi8('a'), lw = _mm_set1_epi8('w'), b5 = _mm_set1_epi8(0x20), paren = _mm_set1_epi8('(');
   __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
   __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(p + 3));
   *acc = _mm_or_si128(*acc, x);
+  *par = _mm_or_si128(*par, _mm_cmpeq_epi8(x, paren));
   __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, colon), _mm_cmpeq_epi8(x, hash)), _mm_cmpeq_epi8(x, ef));
   m = _mm_or_si128(m, _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(x, b5), la), _mm_cmpeq_epi8(_mm_or_si128(y, b5), lw)));
   return (unsigned)_mm_movemask_epi8(m);
@@ -918,12 +923,13 @@ static inline unsigned cand16(const unsigned char *p, __m128i *acc) {
  * pairs with a candidate (no call in the loop, so the constants stay in
  * registers) */
 enum { IX_BLOCK = 64 };
-__attribute__((target("avx2"))) static inline uint32_t mask_avx2(const unsigned char *p, __m256i *acc) {
+__attribute__((target("avx2"))) static inline uint32_t mask_avx2(const unsigned char *p, __m256i *acc, __m256i *par) {
   const __m256i colon = _mm256_set1_epi8(':'), hash = _mm256_set1_epi8('#'), la = _mm256_set1_epi8('a'),
-                lw = _mm256_set1_epi8('w'), b5 = _mm256_set1_epi8(0x20);
+                lw = _mm256_set1_epi8('w'), b5 = _mm256_set1_epi8(0x20), paren = _mm256_set1_epi8('(');
   __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
   __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(p + 3));
   *acc = _mm256_or_si256(*acc, x);
+  *par = _mm256_or_si256(*par, _mm256_cmpeq_epi8(x, paren));
   __m256i m = _mm256_or_si256(_mm256_cmpeq_epi8(x, colon), _mm256_cmpeq_epi8(x, hash));
   m = _mm256_or_si256(m, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(x, b5), la),
                                           _mm256_cmpeq_epi8(_mm256_or_si256(y, b5), lw)));
@@ -931,30 +937,31 @@ __attribute__((target("avx2"))) static inline uint32_t mask_avx2(const unsigned 
 }
 
 __attribute__((target("avx2"))) static uint32_t cand_avx2(const unsigned char *t, size_t count, uint64_t *mk,
-                                                          unsigned *hi) {
-  __m256i acc = _mm256_setzero_si256();
+                                                          unsigned *hi, unsigned *pa) {
+  __m256i acc = _mm256_setzero_si256(), par = acc;
   uint32_t nz = 0;
   size_t c = 0;
   for (; c + 2 <= count; c += 2) {
-    uint64_t m = mask_avx2(t + 32 * c, &acc) | (uint64_t)mask_avx2(t + 32 * c + 32, &acc) << 32;
+    uint64_t m = mask_avx2(t + 32 * c, &acc, &par) | (uint64_t)mask_avx2(t + 32 * c + 32, &acc, &par) << 32;
     mk[c / 2] = m;
     nz |= (uint32_t)(m != 0) << (c / 2);
   }
   if (c < count) {
-    uint64_t m = mask_avx2(t + 32 * c, &acc);
+    uint64_t m = mask_avx2(t + 32 * c, &acc, &par);
     mk[c / 2] = m;
     nz |= (uint32_t)(m != 0) << (c / 2);
   }
   *hi |= (unsigned)_mm256_movemask_epi8(acc);
+  *pa |= (unsigned)_mm256_movemask_epi8(par);
   return nz;
 }
 
 /* the last 35 bytes, p[0..35): bit k set when p + k is a candidate (the
  * byte test at every position, the 'w' test at the first 32, enough for
  * "answer" to fit) */
-__attribute__((target("avx2"))) static uint64_t cand_tail_avx2(const unsigned char *p, unsigned *hi) {
+__attribute__((target("avx2"))) static uint64_t cand_tail_avx2(const unsigned char *p, unsigned *hi, unsigned *pa) {
   const __m256i colon = _mm256_set1_epi8(':'), hash = _mm256_set1_epi8('#'), la = _mm256_set1_epi8('a'),
-                lw = _mm256_set1_epi8('w'), b5 = _mm256_set1_epi8(0x20);
+                lw = _mm256_set1_epi8('w'), b5 = _mm256_set1_epi8(0x20), paren = _mm256_set1_epi8('(');
   __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
   __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(p + 3));
   __m256i aw = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(x, b5), la),
@@ -962,6 +969,7 @@ __attribute__((target("avx2"))) static uint64_t cand_tail_avx2(const unsigned ch
   __m256i cx = _mm256_or_si256(_mm256_cmpeq_epi8(x, colon), _mm256_cmpeq_epi8(x, hash));
   __m256i cy = _mm256_or_si256(_mm256_cmpeq_epi8(y, colon), _mm256_cmpeq_epi8(y, hash));
   *hi |= (unsigned)_mm256_movemask_epi8(_mm256_or_si256(x, y));
+  *pa |= (unsigned)_mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(x, paren), _mm256_cmpeq_epi8(y, paren)));
   return (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_or_si256(aw, cx)) |
          (uint64_t)(uint32_t)_mm256_movemask_epi8(cy) << 3;
 }
@@ -997,16 +1005,16 @@ static int index_text(const char *str, size_t n, int *high) {
   const unsigned char *t = (const unsigned char *)str;
   S.colons.n = S.hashes.n = S.answers.n = 0;
   size_t i = 0;
-  unsigned hi = 0;
+  unsigned hi = 0, pa = 0;
 #if defined(__SSE2__)
-  __m128i acc = _mm_setzero_si128();
+  __m128i acc = _mm_setzero_si128(), par = acc;
 #if defined(HAVE_AVX2_PATH)
   if (n >= 35 && have_avx2()) {
     uint64_t mk[IX_BLOCK / 2];
     while (n - i >= 35) {
       size_t count = (n - i - 3) / 32;
       if (count > IX_BLOCK) count = IX_BLOCK;
-      for (uint32_t nz = cand_avx2(t + i, count, mk, &hi); nz; nz &= nz - 1) {
+      for (uint32_t nz = cand_avx2(t + i, count, mk, &hi, &pa); nz; nz &= nz - 1) {
         size_t c = (size_t)__builtin_ctz(nz);
         for (uint64_t bits = mk[c]; bits; bits &= bits - 1)
           if (index_at(t, n, i + 64 * c + (size_t)__builtin_ctzll(bits))) return -1;
@@ -1014,7 +1022,7 @@ static int index_text(const char *str, size_t n, int *high) {
       i += 32 * count;
     }
     /* 3 to 34 bytes left: the last 35 bytes, minus those done */
-    uint64_t bits = cand_tail_avx2(t + n - 35, &hi) & (~0ull << (i - (n - 35)));
+    uint64_t bits = cand_tail_avx2(t + n - 35, &hi, &pa) & (~0ull << (i - (n - 35)));
     for (; bits; bits &= bits - 1)
       if (index_at(t, n, n - 35 + (size_t)__builtin_ctzll(bits))) return -1;
     i = n;
@@ -1023,23 +1031,26 @@ static int index_text(const char *str, size_t n, int *high) {
   } else
 #endif
     for (; n - i >= 19; i += 16)
-      for (unsigned bits = cand16(t + i, &acc); bits; bits &= bits - 1)
+      for (unsigned bits = cand16(t + i, &acc, &par); bits; bits &= bits - 1)
         if (index_at(t, n, i + (size_t)__builtin_ctz(bits))) return -1;
   if (i < n) { /* under 35 bytes left */
     unsigned char pad[64] = {0};
     memcpy(pad, t + i, n - i);
     for (size_t k = 0; k < n - i; k += 16)
-      for (unsigned bits = cand16(pad + k, &acc); bits; bits &= bits - 1)
+      for (unsigned bits = cand16(pad + k, &acc, &par); bits; bits &= bits - 1)
         if (index_at(t, n, i + k + (size_t)__builtin_ctz(bits))) return -1;
   }
   hi |= (unsigned)_mm_movemask_epi8(acc);
+  pa |= (unsigned)_mm_movemask_epi8(par);
 #else
   for (; i < n; i++) {
     unsigned c = t[i];
     hi |= c & 0x80;
+    pa |= c == '(';
     if ((c == ':' || c == '#' || c == 0xEF || (c | 0x20) == 'a') && index_at(t, n, i)) return -1;
   }
 #endif
+  S.paren = pa != 0;
   if (high) *high = hi != 0;
   return 0;
 }
@@ -1521,7 +1532,7 @@ static int normalize(const char *s, size_t n, const ex_norm_opts *o, ex_buf *out
     S.win.p[S.win.n] = '\0';
     p = of(&S.win);
   }
-  p = bracketed_choice(p);
+  if (S.paren) p = bracketed_choice(p); /* needs a '(' */
   if (!o->as_bool) {
     if (!o->as_number) {
       const char *dot = memchr(p.p, '.', p.n);
