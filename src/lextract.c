@@ -2,6 +2,9 @@
  * (src/extract.c) for Lua. lua/opro/extract.lua builds the public API on
  * top; the options table here is already resolved:
  *   {number=bool, boolean=bool, decimals=int, boxed=0|1|2, post=bool, include_ok=bool}
+ * (or packed in an integer, see read_opts), but for fast_score and
+ * fast_predict, which take the user's options table and do the common case
+ * of score and normalize in one C call (see fast_opts).
  */
 #include <lauxlib.h>
 #include <limits.h>
