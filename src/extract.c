@@ -30,15 +30,25 @@ void ex_buf_free(ex_buf *b) {
   b->n = b->cap = 0;
 }
 
-static int buf_reserve(ex_buf *b, size_t extra) {
-  if (b->n + extra + 1 <= b->cap) return 0;
+/* Set when some buffer grew past the size the scratch space keeps (see
+ * scratch_trim): checking every buffer after each call would cost more than
+ * scoring a short answer. */
+static int S_grown;
+
+static __attribute__((noinline)) int buf_grow(ex_buf *b, size_t extra) {
   size_t cap = b->cap ? b->cap : 64;
   while (cap < b->n + extra + 1) cap *= 2;
   char *p = realloc(b->p, cap);
   if (!p) return -1;
   b->p = p;
   b->cap = cap;
+  if (cap > (1u << 20)) S_grown = 1;
   return 0;
+}
+
+static inline int buf_reserve(ex_buf *b, size_t extra) {
+  if (b->n + extra + 1 <= b->cap) return 0;
+  return buf_grow(b, extra);
 }
 
 static int buf_add(ex_buf *b, const char *s, size_t n) {
@@ -632,7 +642,10 @@ static sl before_first(sl h, const char *nd) {
 static inline __attribute__((always_inline)) sl strip(sl s) {
   /* nothing to strip when both ends are ASCII and no space */
   if (s.n && (unsigned char)s.p[0] - 0x21u < 0x5Fu && (unsigned char)s.p[s.n - 1] - 0x21u < 0x5Fu) return s;
-  ex_strip(&s.p, &s.n);
+  /* ASCII spaces here; ex_strip when an end is not ASCII */
+  while (s.n && ascii_space((unsigned char)s.p[0])) s.p++, s.n--;
+  while (s.n && ascii_space((unsigned char)s.p[s.n - 1])) s.n--;
+  if (s.n && ((unsigned char)s.p[0] >= 0x80 || (unsigned char)s.p[s.n - 1] >= 0x80)) ex_strip(&s.p, &s.n);
   return s;
 }
 
@@ -779,6 +792,7 @@ typedef struct {
   /* where, in the text the rules search, ':' and U+FF1A (fullwidth colon)
    * start, where '#' is and where "answer" starts (in any case) */
   posv colons, hashes, answers;
+  int paren; /* the text has a '(' */
 } scratch;
 static scratch S;
 
@@ -795,6 +809,8 @@ static void trim_posv(posv *v) {
 }
 
 static void scratch_trim(void) {
+  if (!S_grown) return;
+  S_grown = 0;
   trim_buf(&S.low);
   trim_buf(&S.win);
   trim_buf(&S.num);
@@ -806,13 +822,17 @@ static void scratch_trim(void) {
   trim_posv(&S.answers);
 }
 
-static int posv_push(posv *v, size_t x) {
-  if (v->n == v->cap) {
-    size_t nc = v->cap ? v->cap * 2 : 16;
-    size_t *nv = realloc(v->v, nc * sizeof *nv);
-    if (!nv) return -1;
-    v->v = nv, v->cap = nc;
-  }
+static __attribute__((noinline)) int posv_grow(posv *v) {
+  size_t nc = v->cap ? v->cap * 2 : 16;
+  size_t *nv = realloc(v->v, nc * sizeof *nv);
+  if (!nv) return -1;
+  v->v = nv, v->cap = nc;
+  if (nc > 65536) S_grown = 1;
+  return 0;
+}
+
+static inline int posv_push(posv *v, size_t x) {
+  if (v->n == v->cap && posv_grow(v)) return -1;
   v->v[v->n++] = x;
   return 0;
 }
@@ -820,7 +840,29 @@ static int posv_push(posv *v, size_t x) {
 /* t[0..n) equals the lower-case ASCII/UTF-8 d once A-Z in t are lowered.
  * The rules search either the lower-cased text or, when the response is
  * all ASCII, the response itself: this compare serves both. */
+static inline uint64_t load8(const char *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+/* the 8 bytes w with A-Z lowered (every other byte kept): bit 7 of up is
+ * set in the bytes below 0x80 that are >= 'A' and not > 'Z' (no sum carries
+ * into the next byte) */
+static inline uint64_t fold8(uint64_t w) {
+  const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full, hi = 0x8080808080808080ull;
+  uint64_t x = w & lo7;
+  uint64_t up = (x + 0x3f3f3f3f3f3f3f3full) & ~(x + 0x2525252525252525ull) & ~w & hi;
+  return w | (up >> 2);
+}
+
 static int fold_eq(const char *t, const char *d, size_t n) {
+  if (n >= 8) { /* 8 bytes at a time, the last 8 again in part */
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+      if (fold8(load8(t + k)) != load8(d + k)) return 0;
+    return k == n || fold8(load8(t + n - 8)) == load8(d + n - 8);
+  }
   for (size_t k = 0; k < n; k++) {
     unsigned c = (unsigned char)t[k];
     if (c - 'A' < 26u) c += 32;
@@ -829,39 +871,43 @@ static int fold_eq(const char *t, const char *d, size_t n) {
   return 1;
 }
 
+/* "answer" (any case) starts at t[j] */
+static inline int answer_at(const unsigned char *t, size_t n, size_t j) {
+  if (j + 8 <= n) { /* all six are letters: one compare with bit 5 set in each */
+    uint64_t w, want, six = 0, bit5 = 0;
+    memcpy(&w, t + j, 8);
+    memcpy(&want, "answer\0\0", 8);
+    memcpy(&six, "\xff\xff\xff\xff\xff\xff\0\0", 8);
+    memcpy(&bit5, "\x20\x20\x20\x20\x20\x20\0\0", 8);
+    return ((w | bit5) & six) == want;
+  }
+  return j + 6 <= n && fold_eq((const char *)t + j, "answer", 6);
+}
+
 /* one candidate position of the index (see scratch) */
 static int index_at(const unsigned char *t, size_t n, size_t j) {
   unsigned c = t[j];
   if (c == ':') return posv_push(&S.colons, j);
   if (c == '#') return posv_push(&S.hashes, j);
   if (c == 0xEF) return j + 2 < n && t[j + 1] == 0xBC && t[j + 2] == 0x9A ? posv_push(&S.colons, j) : 0;
-  if (j + 8 <= n) { /* all six are letters: one compare with bit 5 set in each */
-    uint64_t w, want;
-    memcpy(&w, t + j, 8);
-    memcpy(&want, "answer\0\0", 8);
-    uint64_t six = 0, bit5 = 0;
-    memcpy(&six, "\xff\xff\xff\xff\xff\xff\0\0", 8);
-    memcpy(&bit5, "\x20\x20\x20\x20\x20\x20\0\0", 8);
-    return ((w | bit5) & six) == want ? posv_push(&S.answers, j) : 0;
-  }
-  if ((c | 0x20) == 'a' && j + 6 <= n && fold_eq((const char *)t + j, "answer", 6)) return posv_push(&S.answers, j);
-  return 0;
+  return (c | 0x20) == 'a' && answer_at(t, n, j) ? posv_push(&S.answers, j) : 0;
 }
 
 /* Index t (see scratch) in one pass; *high: some byte is >= 0x80. With
  * SSE2 (and AVX2 where the CPU has it), 16 (32) bytes at a time: a
  * position is a candidate when its byte is ':', '#' or 0xEF, or when it is
- * 'a' and the byte 3 on is 'w' (any case). Candidate masks are collected
- * for a block of 32-byte chunks, then looked at. */
-enum { IX_BLOCK = 32 };
-
+ * 'a' and the byte 3 on is 'w' (any case); the few candidates are looked
+ * at as they turn up. The last bytes (fewer than a whole step plus the 3
+ * the 'w' test reads ahead) go through a copy padded with zeros, which
+ * match nothing. */
 #if defined(__SSE2__)
-static inline unsigned cand16(const unsigned char *p, __m128i *acc) {
+static inline unsigned cand16(const unsigned char *p, __m128i *acc, __m128i *par) {
   const __m128i colon = _mm_set1_epi8(':'), hash = _mm_set1_epi8('#'), ef = _mm_set1_epi8((char)0xEF),
-                la = _mm_set1_epi8('a'), lw = _mm_set1_epi8('w'), b5 = _mm_set1_epi8(0x20);
+                la = _mm_set1_epi8('a'), lw = _mm_set1_epi8('w'), b5 = _mm_set1_epi8(0x20), paren = _mm_set1_epi8('(');
   __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
   __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(p + 3));
   *acc = _mm_or_si128(*acc, x);
+  *par = _mm_or_si128(*par, _mm_cmpeq_epi8(x, paren));
   __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, colon), _mm_cmpeq_epi8(x, hash)), _mm_cmpeq_epi8(x, ef));
   m = _mm_or_si128(m, _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(x, b5), la), _mm_cmpeq_epi8(_mm_or_si128(y, b5), lw)));
   return (unsigned)_mm_movemask_epi8(m);
@@ -871,27 +917,61 @@ static inline unsigned cand16(const unsigned char *p, __m128i *acc) {
 #if defined(__SSE2__) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(EXTRACT_NO_AVX2)
 #include <immintrin.h>
 #define HAVE_AVX2_PATH 1
-/* the same masks as cand16, 32 bytes at a time, for count chunks of 32
- * (t[32 * count + 2] must be readable); returns the OR of the masks */
-__attribute__((target("avx2"))) static uint32_t cand_avx2(const unsigned char *t, size_t count, uint32_t *mk,
-                                                          unsigned *hi) {
-  const __m256i colon = _mm256_set1_epi8(':'), hash = _mm256_set1_epi8('#'), ef = _mm256_set1_epi8((char)0xEF),
-                la = _mm256_set1_epi8('a'), lw = _mm256_set1_epi8('w'), b5 = _mm256_set1_epi8(0x20);
-  __m256i acc = _mm256_setzero_si256();
-  uint32_t any = 0;
-  for (size_t c = 0; c < count; c++) {
-    __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(t + 32 * c));
-    __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(t + 32 * c + 3));
-    acc = _mm256_or_si256(acc, x);
-    __m256i m = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, colon), _mm256_cmpeq_epi8(x, hash)),
-                                _mm256_cmpeq_epi8(x, ef));
-    m = _mm256_or_si256(m, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(x, b5), la),
-                                            _mm256_cmpeq_epi8(_mm256_or_si256(y, b5), lw)));
-    mk[c] = (uint32_t)_mm256_movemask_epi8(m);
-    any |= mk[c];
+/* the test of cand16 but for 0xEF (see index_text), 32 bytes at a time,
+ * for count chunks of 32 (t[32 * count + 2] must be readable), two chunks
+ * a step: the masks of chunks 2p and 2p + 1 into mk[p]; returns the set of
+ * pairs with a candidate (no call in the loop, so the constants stay in
+ * registers) */
+enum { IX_BLOCK = 64 };
+__attribute__((target("avx2"))) static inline uint32_t mask_avx2(const unsigned char *p, __m256i *acc, __m256i *par) {
+  const __m256i colon = _mm256_set1_epi8(':'), hash = _mm256_set1_epi8('#'), la = _mm256_set1_epi8('a'),
+                lw = _mm256_set1_epi8('w'), b5 = _mm256_set1_epi8(0x20), paren = _mm256_set1_epi8('(');
+  __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+  __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(p + 3));
+  *acc = _mm256_or_si256(*acc, x);
+  *par = _mm256_or_si256(*par, _mm256_cmpeq_epi8(x, paren));
+  __m256i m = _mm256_or_si256(_mm256_cmpeq_epi8(x, colon), _mm256_cmpeq_epi8(x, hash));
+  m = _mm256_or_si256(m, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(x, b5), la),
+                                          _mm256_cmpeq_epi8(_mm256_or_si256(y, b5), lw)));
+  return (uint32_t)_mm256_movemask_epi8(m);
+}
+
+__attribute__((target("avx2"))) static uint32_t cand_avx2(const unsigned char *t, size_t count, uint64_t *mk,
+                                                          unsigned *hi, unsigned *pa) {
+  __m256i acc = _mm256_setzero_si256(), par = acc;
+  uint32_t nz = 0;
+  size_t c = 0;
+  for (; c + 2 <= count; c += 2) {
+    uint64_t m = mask_avx2(t + 32 * c, &acc, &par) | (uint64_t)mask_avx2(t + 32 * c + 32, &acc, &par) << 32;
+    mk[c / 2] = m;
+    nz |= (uint32_t)(m != 0) << (c / 2);
+  }
+  if (c < count) {
+    uint64_t m = mask_avx2(t + 32 * c, &acc, &par);
+    mk[c / 2] = m;
+    nz |= (uint32_t)(m != 0) << (c / 2);
   }
   *hi |= (unsigned)_mm256_movemask_epi8(acc);
-  return any;
+  *pa |= (unsigned)_mm256_movemask_epi8(par);
+  return nz;
+}
+
+/* the last 35 bytes, p[0..35): bit k set when p + k is a candidate (the
+ * byte test at every position, the 'w' test at the first 32, enough for
+ * "answer" to fit) */
+__attribute__((target("avx2"))) static uint64_t cand_tail_avx2(const unsigned char *p, unsigned *hi, unsigned *pa) {
+  const __m256i colon = _mm256_set1_epi8(':'), hash = _mm256_set1_epi8('#'), la = _mm256_set1_epi8('a'),
+                lw = _mm256_set1_epi8('w'), b5 = _mm256_set1_epi8(0x20), paren = _mm256_set1_epi8('(');
+  __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+  __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(p + 3));
+  __m256i aw = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(x, b5), la),
+                                _mm256_cmpeq_epi8(_mm256_or_si256(y, b5), lw));
+  __m256i cx = _mm256_or_si256(_mm256_cmpeq_epi8(x, colon), _mm256_cmpeq_epi8(x, hash));
+  __m256i cy = _mm256_or_si256(_mm256_cmpeq_epi8(y, colon), _mm256_cmpeq_epi8(y, hash));
+  *hi |= (unsigned)_mm256_movemask_epi8(_mm256_or_si256(x, y));
+  *pa |= (unsigned)_mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(x, paren), _mm256_cmpeq_epi8(y, paren)));
+  return (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_or_si256(aw, cx)) |
+         (uint64_t)(uint32_t)_mm256_movemask_epi8(cy) << 3;
 }
 
 static int have_avx2(void) {
@@ -901,57 +981,76 @@ static int have_avx2(void) {
 }
 #endif
 
+/* add the U+FF1A (fullwidth colon) positions of t to S.colons, in order */
+static int add_fullwidth_colons(const unsigned char *t, size_t n) {
+  static posv fw;
+  fw.n = 0;
+  for (const unsigned char *q = t, *end = t + n; end - q >= 3 && (q = memchr(q, 0xEF, (size_t)(end - q) - 2)); q++)
+    if (q[1] == 0xBC && q[2] == 0x9A && posv_push(&fw, (size_t)(q - t))) return -1;
+  if (!fw.n) return 0;
+  posv *cv = &S.colons;
+  while (cv->cap < cv->n + fw.n)
+    if (posv_grow(cv)) return -1;
+  size_t i = cv->n, j = fw.n, k = cv->n + fw.n; /* merge from the back */
+  while (j) cv->v[--k] = i && cv->v[i - 1] > fw.v[j - 1] ? cv->v[--i] : fw.v[--j];
+  cv->n += fw.n;
+  if (fw.cap > 65536) {
+    free(fw.v);
+    fw.v = NULL, fw.n = fw.cap = 0;
+  }
+  return 0;
+}
+
 static int index_text(const char *str, size_t n, int *high) {
   const unsigned char *t = (const unsigned char *)str;
   S.colons.n = S.hashes.n = S.answers.n = 0;
   size_t i = 0;
-  unsigned hi = 0;
+  unsigned hi = 0, pa = 0;
 #if defined(__SSE2__)
-  __m128i acc = _mm_setzero_si128();
-  uint32_t mk[IX_BLOCK];
-  while (n - i >= 35) {
-    size_t base = i, c = 0, avail = (n - i - 3) / 32;
-    uint32_t any = 0;
-    if (avail > IX_BLOCK) avail = IX_BLOCK;
+  __m128i acc = _mm_setzero_si128(), par = acc;
 #if defined(HAVE_AVX2_PATH)
-    if (have_avx2()) {
-      any = cand_avx2(t + i, avail, mk, &hi);
-      c = avail, i += 32 * avail;
+  if (n >= 35 && have_avx2()) {
+    uint64_t mk[IX_BLOCK / 2];
+    while (n - i >= 35) {
+      size_t count = (n - i - 3) / 32;
+      if (count > IX_BLOCK) count = IX_BLOCK;
+      for (uint32_t nz = cand_avx2(t + i, count, mk, &hi, &pa); nz; nz &= nz - 1) {
+        size_t c = (size_t)__builtin_ctz(nz);
+        for (uint64_t bits = mk[c]; bits; bits &= bits - 1)
+          if (index_at(t, n, i + 64 * c + (size_t)__builtin_ctzll(bits))) return -1;
+      }
+      i += 32 * count;
     }
+    /* 3 to 34 bytes left: the last 35 bytes, minus those done */
+    uint64_t bits = cand_tail_avx2(t + n - 35, &hi, &pa) & (~0ull << (i - (n - 35)));
+    for (; bits; bits &= bits - 1)
+      if (index_at(t, n, n - 35 + (size_t)__builtin_ctzll(bits))) return -1;
+    i = n;
+    /* fullwidth colons, left out above: only in a text with bytes >= 0x80 */
+    if (hi && add_fullwidth_colons(t, n)) return -1;
+  } else
 #endif
-    for (; c < avail; c++, i += 32) {
-      mk[c] = cand16(t + i, &acc) | cand16(t + i + 16, &acc) << 16;
-      any |= mk[c];
-    }
-    for (size_t q = 0; any && q < c; q++)
-      for (uint32_t bits = mk[q]; bits; bits &= bits - 1)
-        if (index_at(t, n, base + 32 * q + (size_t)__builtin_ctz(bits))) return -1;
-  }
-  if (n >= 35) {
-    /* the rest (under 35 bytes): the chunks at n - 35 and n - 19, minus
-     * what was done, then the last 3 bytes one by one */
-    for (size_t k = n - 35; k <= n - 19; k += 16) {
-      unsigned bits = cand16(t + k, &acc);
-      if (k < i) bits &= ~0u << (i - k < 16 ? i - k : 16);
-      for (; bits; bits &= bits - 1)
-        if (index_at(t, n, k + (size_t)__builtin_ctz(bits))) return -1;
-    }
-    i = n - 3;
-  } else if (i < n) { /* a short text: from a copy padded with zeros, which match nothing */
+    for (; n - i >= 19; i += 16)
+      for (unsigned bits = cand16(t + i, &acc, &par); bits; bits &= bits - 1)
+        if (index_at(t, n, i + (size_t)__builtin_ctz(bits))) return -1;
+  if (i < n) { /* under 35 bytes left */
     unsigned char pad[64] = {0};
     memcpy(pad, t + i, n - i);
     for (size_t k = 0; k < n - i; k += 16)
-      for (unsigned bits = cand16(pad + k, &acc); bits; bits &= bits - 1)
+      for (unsigned bits = cand16(pad + k, &acc, &par); bits; bits &= bits - 1)
         if (index_at(t, n, i + k + (size_t)__builtin_ctz(bits))) return -1;
-    i = n;
   }
   hi |= (unsigned)_mm_movemask_epi8(acc);
-#endif
+  pa |= (unsigned)_mm_movemask_epi8(par);
+#else
   for (; i < n; i++) {
     unsigned c = t[i];
     hi |= c & 0x80;
+    pa |= c == '(';
     if ((c == ':' || c == '#' || c == 0xEF || (c | 0x20) == 'a') && index_at(t, n, i)) return -1;
   }
+#endif
+  S.paren = pa != 0;
   if (high) *high = hi != 0;
   return 0;
 }
@@ -989,31 +1088,57 @@ static int delim_at(const char *t, size_t a, size_t b, const delim *d, size_t c,
   return 1;
 }
 
-/* leftmost occurrence in t[a..b) of any of d[0..count) (all with a colon,
- * none with a second colon inside): the first colon some delimiter ends on */
-static int colon_first_any(const char *t, size_t a, size_t b, const delim *d, size_t count, size_t *start) {
+/* Every delimiter with a colon, in one table so that a colon position is
+ * tested only against the delimiters with the right byte before it:
+ * bit k of by_before[c] is set when colon_d[k] has c (lower-case) before
+ * its colon. The bits of each rule, in the reference's order: */
+enum {
+  CD_NEXT = 0,     /* 12 NEXT_QUESTION_DELIMITERS */
+  CD_LANG = 12,    /* 11 step-by-step answer delimiters ("#### " has no colon) */
+  CD_PRIMARY = 23, /* "answer: ", "answer is: " */
+  CD_SECONDARY = 25,
+  CD_SOLUTION = 27,
+  CD_COUNT = 28
+};
+#define CD_MASK(first, count) ((((uint32_t)1 << (count)) - 1) << (first))
+static const delim *colon_d[CD_COUNT];
+static uint32_t by_before[256];
+
+static inline unsigned fold_byte(unsigned char c) { return (unsigned)c - 'A' < 26u ? c + 32u : c; }
+
+/* leftmost occurrence in t[a..b) of any delimiter of mask (the ones that
+ * end at the first colon where some does; none has a second colon inside,
+ * so no occurrence ending at a later colon starts before) */
+static int colon_first(const char *t, size_t a, size_t b, uint32_t mask, size_t *start) {
   const posv *cv = &S.colons;
   for (size_t k = 0; k < cv->n; k++) {
     size_t c = cv->v[k];
-    if (c < a) continue;
+    if (c < a || c == 0) continue;
     if (c >= b) break;
-    for (size_t j = 0; j < count; j++)
-      if (delim_at(t, a, b, &d[j], c, start)) return 1;
+    for (uint32_t m = by_before[fold_byte((unsigned char)t[c - 1])] & mask; m; m &= m - 1)
+      if (delim_at(t, a, b, colon_d[__builtin_ctz(m)], c, start)) return 1;
   }
   return 0;
 }
 
-/* rightmost occurrence of d in t[a..b) (== after the last of the
- * left-to-right occurrences, as no delimiter overlaps itself) */
-static int colon_last(const char *t, size_t a, size_t b, const delim *d, size_t *start) {
+/* for each delimiter k of mask, its rightmost occurrence in t[a..b) (==
+ * after the last of the left-to-right occurrences, as no delimiter overlaps
+ * itself) into last[k]; returns the set of those found. That occurrence is
+ * also the rightmost in any t[a2..b) with a2 >= a that has one. */
+static uint32_t colon_last_each(const char *t, size_t a, size_t b, uint32_t mask, size_t *last) {
   const posv *cv = &S.colons;
+  uint32_t found = 0;
   for (size_t k = cv->n; k-- > 0;) {
     size_t c = cv->v[k];
     if (c >= b) continue;
-    if (c < a) break;
-    if (delim_at(t, a, b, d, c, start)) return 1;
+    if (c < a || c == 0) break;
+    for (uint32_t m = by_before[fold_byte((unsigned char)t[c - 1])] & mask & ~found; m; m &= m - 1) {
+      unsigned j = (unsigned)__builtin_ctz(m);
+      if (delim_at(t, a, b, colon_d[j], c, &last[j])) found |= (uint32_t)1 << j;
+    }
+    if (found == mask) break;
   }
-  return 0;
+  return found;
 }
 
 /* rightmost "#### " in t[a..b) */
@@ -1053,14 +1178,22 @@ static const size_t ahead_len[] = {sizeof " is the correct " - 1, sizeof " is th
 static int answer_ahead_first(const char *t, size_t a, size_t b, size_t *first) {
   const posv *av = &S.answers;
   int found = 0;
+  uint64_t is_the = load8(" is the "), correct = load8("correct "), right = load8("  right ") >> 16,
+           final = load8("  final ") >> 16;
   for (size_t k = 0; k < NELEM(answer_ahead); k++) first[k] = SIZE_MAX;
   for (size_t i = 0; i < av->n; i++) {
     size_t j = av->v[i];
     if (j + 6 > b) break;
     if (j < a + ahead_len[3] || t[j - 1] != ' ') continue;
-    for (size_t k = 0; k < NELEM(answer_ahead); k++)
-      if (first[k] == SIZE_MAX && j >= a + ahead_len[k] && fold_eq(t + j - ahead_len[k], answer_ahead[k], ahead_len[k]))
-        first[k] = j - ahead_len[k], found = 1;
+    /* the 8 bytes before "answer" tell which one it can be */
+    uint64_t w = fold8(load8(t + j - 8));
+    size_t k;
+    if (w == is_the) k = 3;
+    else if (w == correct && j >= a + ahead_len[0] && fold8(load8(t + j - ahead_len[0])) == is_the) k = 0;
+    else if ((w >> 16 == right || w >> 16 == final) && j >= a + ahead_len[1] && fold8(load8(t + j - ahead_len[1])) == is_the)
+      k = w >> 16 == right ? 1 : 2;
+    else continue;
+    if (first[k] == SIZE_MAX) first[k] = j - ahead_len[k], found = 1;
   }
   return found;
 }
@@ -1111,6 +1244,13 @@ static void delims_init(void) {
   delim_init(primary_colon_d, NELEM(primary_colon_d));
   delim_init(secondary_d, NELEM(secondary_d));
   delim_init(solution_d, 1);
+  size_t k = 0;
+  for (size_t i = 0; i < NELEM(next_question_d); i++) colon_d[k++] = &next_question_d[i];
+  for (size_t i = 0; i < NELEM(lang_d); i++) colon_d[k++] = &lang_d[i];
+  for (size_t i = 0; i < NELEM(primary_colon_d); i++) colon_d[k++] = &primary_colon_d[i];
+  for (size_t i = 0; i < NELEM(secondary_d); i++) colon_d[k++] = &secondary_d[i];
+  colon_d[k++] = &solution_d[0];
+  for (size_t i = 0; i < k; i++) by_before[(unsigned char)colon_d[i]->s[colon_d[i]->colon - 1]] |= (uint32_t)1 << i;
   delims_ready = 1;
 }
 
@@ -1169,38 +1309,85 @@ static int plain_integer(sl tok, int nd, ex_buf *out) {
 }
 
 /* _parse_with_treating_as_number */
-static int parse_number(sl s, int indicated, int nd, ex_buf *out) {
-  const char *eq_sign = s.n ? memrchr(s.p, '=', s.n) : NULL;
-  if (eq_sign) s = (sl){eq_sign + 1, s.n - (size_t)(eq_sign + 1 - s.p)};
-  /* split(':')[0] (the reference does it after the next step; ':' is
-   * neither dropped there nor part of what is) */
-  const char *colon = s.n ? memchr(s.p, ':', s.n) : NULL;
-  if (colon) s.n = (size_t)(colon - s.p);
-  /* drop $ , % € £ (and lower A-Z, which p may still have) */
-  static uint16_t map[256]; /* the byte to keep, or 0x100 to look at */
-  if (!map['a']) {
-    for (unsigned c = 0; c < 256; c++) map[c] = (uint16_t)(c - 'A' < 26u ? c + 32 : c);
-    map['$'] = map[','] = map['%'] = map[0xE2] = map[0xC2] = 0x100;
+/* parse_number's byte tables: tok_class[c] says whether c is an ASCII
+ * letter (1), another ASCII byte (2) or not ASCII (4); pn_keep[c] is the
+ * byte the filter keeps for c (A-Z lowered), 0 for one to look at ($ , %
+ * ':', the lead bytes of € and £, NUL) */
+static unsigned char tok_class[256], pn_keep[256];
+
+static void parse_tables(void) {
+  if (pn_keep['a']) return;
+  for (unsigned c = 0; c < 256; c++) {
+    int letter = (c | 0x20) - 'a' < 26u;
+    tok_class[c] = (unsigned char)(c >= 0x80 ? 4 : letter ? 1 : 2);
+    pn_keep[c] = (unsigned char)(c - 'A' < 26u ? c + 32 : c);
   }
+  pn_keep['$'] = pn_keep[','] = pn_keep['%'] = pn_keep[':'] = pn_keep[0xE2] = pn_keep[0xC2] = 0;
+}
+
+/* how parse_number sees a token: 1 when it is the one to take (it is not
+ * all letters once number words are replaced), with *words set when it
+ * has a number word */
+static inline int take_token(sl part, int *words) {
+  unsigned cls = 0;
+  for (size_t i = 0; i < part.n; i++) cls |= tok_class[(unsigned char)part.p[i]];
+  /* number words are lower-case ASCII letters, three or more */
+  if ((*words = (cls & 1) && part.n >= 3 && has_number_word(part))) return 1;
+  return !part.n || (cls & 2) || ((cls & 4) && !ex_is_alpha(part.p, part.n));
+}
+
+/* last c in p[0..n) */
+static inline const char *rchr(const char *p, size_t n, char c) {
+  if (n > 32) return memrchr(p, c, n);
+  while (n--)
+    if (p[n] == c) return p + n;
+  return NULL;
+}
+
+/* _parse_with_treating_as_number */
+static int parse_number(sl s, int indicated, int nd, ex_buf *out) {
+  parse_tables();
+  const char *eq_sign = rchr(s.p, s.n, '=');
+  if (eq_sign) s = (sl){eq_sign + 1, s.n - (size_t)(eq_sign + 1 - s.p)};
+  /* drop $ , % € £ and lower A-Z (p may still have them), up to the first
+   * ':' (the reference splits on ':' after this; ':' is neither dropped
+   * here nor part of what is) */
   ex_buf *cur = &S.a, *alt = &S.b;
   cur->n = 0;
   if (buf_reserve(cur, s.n)) return -1;
   const unsigned char *u = (const unsigned char *)s.p;
   char *dst = cur->p;
-  size_t dn = 0;
-  for (size_t i = 0; i < s.n; i++) {
-    unsigned c = u[i], v = map[c];
-    if (!(v & 0x100)) {
-      dst[dn++] = (char)v;
-      continue;
+  size_t dn = 0, i = 0;
+  for (;;) {
+#if defined(__SSE2__)
+    /* 16 bytes at a time up to the next byte to look at */
+    const __m128i dollar = _mm_set1_epi8('$'), comma = _mm_set1_epi8(','), pct = _mm_set1_epi8('%'),
+                  colon = _mm_set1_epi8(':'), e2 = _mm_set1_epi8((char)0xE2), c2 = _mm_set1_epi8((char)0xC2),
+                  zero = _mm_setzero_si128();
+    while (s.n - i >= 16) {
+      __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+      __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, dollar), _mm_cmpeq_epi8(x, comma)),
+                                _mm_or_si128(_mm_cmpeq_epi8(x, pct), _mm_cmpeq_epi8(x, colon)));
+      sp = _mm_or_si128(sp, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, e2), _mm_cmpeq_epi8(x, c2)),
+                                         _mm_cmpeq_epi8(x, zero)));
+      unsigned m = (unsigned)_mm_movemask_epi8(sp);
+      _mm_storeu_si128((__m128i *)(void *)(dst + dn), lower16(x)); /* dn <= i: room for it */
+      if (m) {
+        unsigned k = (unsigned)__builtin_ctz(m);
+        i += k, dn += k;
+        break;
+      }
+      i += 16, dn += 16;
     }
-    if (c == 0xE2) {
-      if (i + 2 < s.n && u[i + 1] == 0x82 && u[i + 2] == 0xAC) i += 2;
-      else dst[dn++] = (char)c;
-    } else if (c == 0xC2) {
-      if (i + 1 < s.n && u[i + 1] == 0xA3) i += 1;
-      else dst[dn++] = (char)c;
-    }
+#endif
+    for (unsigned v; i < s.n && (v = pn_keep[u[i]]) != 0; i++) dst[dn++] = (char)v;
+    if (i >= s.n) break;
+    unsigned c = u[i];
+    if (c == ':') break;
+    if (c == '$' || c == ',' || c == '%') i++;
+    else if (c == 0xE2 && i + 2 < s.n && u[i + 1] == 0x82 && u[i + 2] == 0xAC) i += 3;
+    else if (c == 0xC2 && i + 1 < s.n && u[i + 1] == 0xA3) i += 2;
+    else dst[dn++] = (char)c, i++;
   }
   dst[dn] = '\0';
   cur->n = dn;
@@ -1209,36 +1396,40 @@ static int parse_number(sl s, int indicated, int nd, ex_buf *out) {
    * number words are replaced ('eight' -> '8'); the first / last token when
    * all are. No word spans a space, so each token is looked at alone, and
    * only the token taken gets the reference's replaces, in its order. */
-  sl tok;
+  sl tok = {NULL, 0};
   int words = 0;
   if (indicated) {
-    const char *sp = memchr(w.p, ' ', w.n);
-    tok = (sl){w.p, sp ? (size_t)(sp - w.p) : w.n};
     sl rest = w;
     for (;;) {
-      const char *e = memchr(rest.p, ' ', rest.n);
+      const char *e = rest.n ? memchr(rest.p, ' ', rest.n) : NULL;
       sl part = {rest.p, e ? (size_t)(e - rest.p) : rest.n};
-      if ((words = has_number_word(part)) || !ex_is_alpha(part.p, part.n)) {
+      if (take_token(part, &words)) {
         tok = part;
         break;
       }
       if (!e) break;
       rest = (sl){e + 1, rest.n - part.n - 1};
     }
+    if (!tok.p) { /* all letters: the first */
+      const char *e = w.n ? memchr(w.p, ' ', w.n) : NULL;
+      tok = (sl){w.p, e ? (size_t)(e - w.p) : w.n};
+    }
   } else {
-    const char *sp = w.n ? memrchr(w.p, ' ', w.n) : NULL;
-    tok = sp ? (sl){sp + 1, w.n - (size_t)(sp + 1 - w.p)} : w;
     size_t end = w.n;
     for (;;) {
-      const char *e = end ? memrchr(w.p, ' ', end) : NULL;
+      const char *e = rchr(w.p, end, ' ');
       size_t b0 = e ? (size_t)(e - w.p) + 1 : 0;
       sl part = {w.p + b0, end - b0};
-      if ((words = has_number_word(part)) || !ex_is_alpha(part.p, part.n)) {
+      if (take_token(part, &words)) {
         tok = part;
         break;
       }
       if (!e) break;
       end = b0 - 1;
+    }
+    if (!tok.p) { /* all letters: the last */
+      const char *e = rchr(w.p, w.n, ' ');
+      tok = e ? (sl){e + 1, w.n - (size_t)(e + 1 - w.p)} : w;
     }
   }
   for (size_t k = 0; words && k < NELEM(number_words); k++) {
@@ -1299,20 +1490,25 @@ static int normalize(const char *s, size_t n, const ex_norm_opts *o, ex_buf *out
   sl p = strip((sl){t, tn});
   size_t a = (size_t)(p.p - t), b = a + p.n, st;
   int indicated = 0, colons = S.colons.n != 0;
+  uint32_t found = 0;
+  size_t last[CD_COUNT];
   if (colons) {
     /* a follow-on question the model made up: keep what comes before it */
-    if (colon_first_any(t, a, b, next_question_d, NELEM(next_question_d), &st)) b = st;
-    for (size_t k = 0; k < NELEM(lang_d); k++)
-      if (colon_last(t, a, b, &lang_d[k], &st)) a = st + lang_d[k].n, indicated = 1;
+    if (colon_first(t, a, b, CD_MASK(CD_NEXT, 12), &st)) b = st;
+    /* each delimiter of the rules below taken from the right: its rightmost
+     * occurrence, when it starts at or after the a of its turn */
+    found = colon_last_each(t, a, b, CD_MASK(CD_LANG, 11) | (primary ? CD_MASK(CD_PRIMARY, 2) : CD_MASK(CD_SECONDARY, 2)),
+                            last);
+    for (uint32_t m = found & CD_MASK(CD_LANG, 11); m; m &= m - 1) {
+      unsigned k = (unsigned)__builtin_ctz(m);
+      if (last[k] >= a) a = last[k] + colon_d[k]->n, indicated = 1;
+    }
   }
   if (hashes_last(t, a, b, &st)) a = st + 5, indicated = 1;
-  if (primary) {
-    if (answer_last(t, a, b, " is ", 4, &st)) a = st + 10, indicated = 1;
-    for (size_t k = 0; colons && k < NELEM(primary_colon_d); k++)
-      if (colon_last(t, a, b, &primary_colon_d[k], &st)) a = st + primary_colon_d[k].n, indicated = 1;
-  } else {
-    for (size_t k = 0; colons && k < NELEM(secondary_d); k++)
-      if (colon_last(t, a, b, &secondary_d[k], &st)) a = st + secondary_d[k].n, indicated = 1;
+  if (primary && answer_last(t, a, b, " is ", 4, &st)) a = st + 10, indicated = 1;
+  for (uint32_t m = found & CD_MASK(CD_PRIMARY, 4); m; m &= m - 1) {
+    unsigned k = (unsigned)__builtin_ctz(m);
+    if (last[k] >= a) a = last[k] + colon_d[k]->n, indicated = 1;
   }
   if (S.answers.n) { /* all four end with " answer" */
     size_t first[NELEM(answer_ahead)];
@@ -1322,7 +1518,7 @@ static int normalize(const char *s, size_t n, const ex_norm_opts *o, ex_buf *out
   }
   p = strip((sl){t + a, b - a});
   a = (size_t)(p.p - t), b = a + p.n;
-  if (colons && colon_first_any(t, a, b, solution_d, 1, &st)) b = st;
+  if (colons && colon_first(t, a, b, CD_MASK(CD_SOLUTION, 1), &st)) b = st;
   while (b > a && t[b - 1] == '.') b--;
   while (b > a && t[b - 1] == '\'') b--;
   /* From here on p may still have A-Z (when t is the response itself):
@@ -1336,7 +1532,7 @@ static int normalize(const char *s, size_t n, const ex_norm_opts *o, ex_buf *out
     S.win.p[S.win.n] = '\0';
     p = of(&S.win);
   }
-  p = bracketed_choice(p);
+  if (S.paren) p = bracketed_choice(p); /* needs a '(' */
   if (!o->as_bool) {
     if (!o->as_number) {
       const char *dot = memchr(p.p, '.', p.n);
@@ -1473,11 +1669,12 @@ static int in_alphabet(sl x) {
 static int plain(sl s) {
   /* bit c: ASCII c is neither A-Z nor in string.punctuation */
   static const uint64_t ok[2] = {0x03FF0001FFFFFFFFull, 0x87FFFFFE00000000ull};
-  for (size_t i = 0; i < s.n; i++) {
-    unsigned c = (unsigned char)s.p[i];
-    if (c >= 0x80 || !(ok[c >> 6] >> (c & 63) & 1)) return 0;
-  }
-  return 1;
+  static unsigned char bad[256];
+  if (!bad[0x80])
+    for (unsigned c = 0; c < 256; c++) bad[c] = c >= 0x80 || !(ok[c >> 6] >> (c & 63) & 1);
+  unsigned any = 0;
+  for (size_t i = 0; i < s.n; i++) any |= bad[(unsigned char)s.p[i]];
+  return !any;
 }
 
 /* s has no A-Z and no byte >= 0x80: lower() would return it as it is */

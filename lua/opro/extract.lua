@@ -215,7 +215,11 @@ end
 --- The prediction that score compares with the target. With {post=false}
 -- and no \boxed option it is exactly get_normalized_prediction.
 -- opts.target is needed only for kind "adaptive".
+local fast_predict, fast_score = core.fast_predict, core.fast_score
+
 function M.normalize(response, opts)
+  local pred = fast_predict(response, opts) -- the common case, all in C
+  if pred ~= nil then return pred end
   if type(response) ~= "string" then
     error("bad argument #1 to 'opro.extract.normalize' (string expected, got " .. type(response) .. ")", 2)
   end
@@ -231,6 +235,8 @@ end
 
 --- score(response, target, opts) -> correct (boolean), prediction
 function M.score(response, target, opts)
+  local ok, pred = fast_score(response, target, opts) -- the common case, all in C
+  if ok ~= nil then return ok, pred end
   if type(response) ~= "string" then
     error("bad argument #1 to 'opro.extract.score' (string expected, got " .. type(response) .. ")", 2)
   end

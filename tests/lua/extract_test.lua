@@ -171,20 +171,21 @@ T.test("score_all with one input string for every item", function()
   T.eq(n, 2)
 end)
 
--- score_all reads items in blocks of 32, one block ahead: lists of other
--- lengths, tables with metatables, number targets and a bad item far down
--- the list must give what score gives item by item.
+-- score_all reads items in blocks of 32, one block ahead, and drops the
+-- values of the blocks scored every 8 blocks: lists of other lengths,
+-- tables with metatables, number targets and a bad item far down the list
+-- must give what score gives item by item.
 T.test("score_all over several blocks agrees with score, item by item", function()
   local r, t, nt, want, n = {}, {}, {}, {}, 0
-  for i = 1, 203 do
+  for i = 1, 703 do
     r[i] = (i % 5 == 0 and "Ünïcode: ΣΑΣ. " or "") .. "She has " .. i .. " apples and " .. (i * 2) .. " pears. The answer is " .. i .. "."
     nt[i] = i % 4 == 0 and i + 1 or i
     t[i] = tostring(nt[i])
     want[i] = X.score(r[i], t[i], { kind = "number" })
     if want[i] then n = n + 1 end
   end
-  T.eq(n, 203 - 50) -- every 4th target is off by one
-  for _, len in ipairs({ 0, 1, 31, 32, 33, 64, 65, 203 }) do
+  T.eq(n, 703 - 175) -- every 4th target is off by one
+  for _, len in ipairs({ 0, 1, 31, 32, 33, 64, 65, 203, 255, 256, 257, 288, 289, 703 }) do
     local rr, tt = table.move(r, 1, len, 1, {}), table.move(t, 1, len, 1, {})
     local list, count, preds = X.score_all(rr, tt, { kind = "number", predictions = true })
     T.eq(#list, len)
@@ -210,6 +211,9 @@ T.test("score_all over several blocks agrees with score, item by item", function
   local bad = table.move(r, 1, #r, 1, {})
   bad[150] = 7
   T.raises(function() X.score_all(bad, t, { kind = "number" }) end, "responses[150] is a number")
+  bad[150] = r[150]
+  bad[601] = true
+  T.raises(function() X.score_all(bad, t, { kind = "number" }) end, "responses[601] is a boolean")
   local badt = table.move(t, 1, #t, 1, {})
   badt[99] = {}
   T.raises(function() X.score_all(r, badt, { kind = "number" }) end, "targets[99] must be a string or a number")
@@ -217,7 +221,7 @@ end)
 
 T.test("score_all with a list of inputs over several blocks", function()
   local r, t, inputs, want = {}, {}, {}, {}
-  for i = 1, 70 do
+  for i = 1, 600 do
     local right = i % 2 == 0
     r[i] = right and "The answer is (B)." or "I think it is west."
     t[i] = "(B)"
@@ -228,8 +232,13 @@ T.test("score_all with a list of inputs over several blocks", function()
   T.eq(list, want)
   T.eq(list[2], true)
   T.eq(list[1], false)
+  local pinputs = setmetatable({}, { __index = inputs, __len = function() return #inputs end })
+  T.eq(X.score_all(r, t, { kind = "choice", input = pinputs }), want)
   inputs[40] = 5
   T.raises(function() X.score_all(r, t, { kind = "choice", input = inputs }) end, "inputs[40] is a number")
+  inputs[40] = SUN
+  inputs[580] = {}
+  T.raises(function() X.score_all(r, t, { kind = "choice", input = inputs }) end, "inputs[580] is a table")
 end)
 
 T.test("opro.score is opro.extract.score", function()
@@ -382,6 +391,57 @@ T.test("misuse raises clear errors", function()
   T.raises(function() X.score_all({ "a" }, { "a", "b" }) end, "1 responses but 2 targets")
   T.raises(function() X.score_all({ 1 }, { "a" }) end, "responses[1] is a number")
   T.raises(function() X.score("x", "A", { kind = "choice", input = 5 }) end, "'input' must be a string")
+end)
+
+-- score and normalize read a plain options table in C (the common case)
+-- and leave everything else to the Lua code; an options table behind a
+-- metatable always takes the Lua path, so both must agree on every option.
+T.test("the fast option path agrees with the Lua one", function()
+  local rnd = math.random
+  math.randomseed(7)
+  local RESP = { "The answer is 42.", "So 3 + 4 = 7. Therefore, (B) is the correct answer.", "#### 1,000",
+    "\\boxed{12} The answer is 5", "Answer: yes.\nQ: next", "The answer is seventeen apples.", "", "It is 0.125 kg",
+    "answer: (A) west", "True", "The answer is $2.50." }
+  local TARGETS = { "42", "7", "(B)", "B", "1000", "12", "5", "yes", "17", "", "0.12", "A", "west", "true", "2.5" }
+  local VALUES = {
+    kind = { "text", "number", "boolean", "choice", "adaptive" },
+    include_ok = { true, false, 0 },
+    decimals = { 0, 1, 2 },
+    boxed = { true, false, "normalize" },
+    post = { true, false, 0 },
+    number = { true, false },
+    boolean = { true, false },
+    input = { SUN, "(A) 7 (B) 42" },
+    target = { "42", 42 },
+    other = { 1 },
+  }
+  local keys = {}
+  for k in pairs(VALUES) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local n = 0
+  for _ = 1, 3000 do
+    local opts = {}
+    for _, k in ipairs(keys) do
+      if rnd(3) == 1 then opts[k] = VALUES[k][rnd(#VALUES[k])] end
+    end
+    if opts.kind == "adaptive" and opts.target == nil then opts.target = "7" end
+    local proxy = setmetatable({}, { __index = opts })
+    local r, t = RESP[rnd(#RESP)], TARGETS[rnd(#TARGETS)]
+    local ok1, p1 = X.score(r, t, opts)
+    local ok2, p2 = X.score(r, t, proxy)
+    T.eq({ ok1, p1 }, { ok2, p2 }, r .. " / " .. t)
+    T.eq(X.normalize(r, opts), X.normalize(r, proxy), r)
+    n = n + 1
+  end
+  T.eq(n, 3000)
+  -- nil options and the errors the Lua path reports
+  T.eq({ X.score("The answer is 7.", "7") }, { X.score("The answer is 7.", "7", setmetatable({}, {})) })
+  T.raises(function() X.score("x", "1", { kind = "numbers" }) end, "unknown kind")
+  T.raises(function() X.score("x", "1", { decimals = 1.5 }) end, "option 'decimals'")
+  T.raises(function() X.score("x", "1", { boxed = "yes" }) end, "option 'boxed'")
+  T.raises(function() X.score("x", "1", { kind = "choice", input = 5 }) end, "option 'input'")
+  T.raises(function() X.normalize("x", { kind = "number", target = {} }) end, "opts.target")
+  T.raises(function() X.normalize(5, { kind = "number" }) end, "string expected")
 end)
 
 -- The reference's per-dataset settings (optimize_instructions.py,
