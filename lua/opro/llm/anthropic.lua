@@ -87,7 +87,7 @@ function M.parse_stream(events)
       local retry = e.type == "overloaded_error" or e.type == "api_error" or e.type == "rate_limit_error"
       return nil, "error event in the stream: " .. M.error_message(obj), retry, "stream_error"
     elseif t == "message_start" and type(obj.message) == "table" then
-      id = obj.message.id
+      if type(obj.message.id) == "string" then id = obj.message.id end
       local u = usage_of(obj.message.usage)
       if u then usage.input_tokens = u.input_tokens; usage.output_tokens = u.output_tokens end
     elseif t == "content_block_delta" and type(obj.delta) == "table" and type(obj.delta.text) == "string" then

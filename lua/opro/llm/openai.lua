@@ -104,6 +104,7 @@ function M.parse_stream(events)
     if type(obj.usage) == "table" then usage = usage_of(obj.usage) end
     if type(obj.choices) == "table" then
       for _, c in ipairs(obj.choices) do
+        if type(c) ~= "table" then return nil, "a stream event has a choice that is not an object", true end
         local i = (math.tointeger(c.index) or 0) + 1
         local t = texts[i]
         if not t then t = {}; texts[i] = t end
