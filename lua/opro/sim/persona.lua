@@ -367,12 +367,16 @@ end
 
 ---------------------------------------------------------------------------
 -- TSP meta-prompts: points with coordinates, <trace> tours with lengths.
+local MAX_POINTS = 1000   -- a point with a larger index is ignored (the tour would be that long)
+
 local function tsp_reply(p, req)
   local xs, ys, n = {}, {}, 0
   for i, x, y in p:gmatch("%((%d+)%): %(" .. NUM .. ", " .. NUM .. "%)") do
-    i = tonumber(i)
-    xs[i], ys[i] = tonumber(x), tonumber(y)
-    if i + 1 > n then n = i + 1 end
+    i = math.tointeger(tonumber(i))
+    if i and i < MAX_POINTS then
+      xs[i], ys[i] = tonumber(x), tonumber(y)
+      if i + 1 > n then n = i + 1 end
+    end
   end
   local tours = {}
   for t, len in p:gmatch("<trace>%s*([%d,%s]-)%s*</trace>%s*length:%s*" .. NUM) do
