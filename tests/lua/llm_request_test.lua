@@ -43,6 +43,12 @@ T.test("openai: parsing choices, usage, ids; compatible servers' differences", f
     "bad (invalid_request_error, 400)", "integer error.code (vLLM)")
   T.eq(openai.error_message(cjson.decode('{"error":"model not found"}')), "model not found", "Ollama's string error")
   T.eq(openai.error_message(nil, "<html>Bad Gateway</html>"), "<html>Bad Gateway</html>")
+  -- an empty message gave an empty one (found by tests/fuzz/fuzz_llm): the body instead
+  for _, p in ipairs { openai, anthropic, gemini } do
+    T.eq(p.error_message(cjson.decode('{"error":""}'), '{"error":""}'), '{"error":""}', p.name)
+    T.eq(p.error_message(cjson.decode('{"message":""}'), ""), "no error message", p.name)
+    T.ok(p.error_message(cjson.decode('{"error":{"message":""}}')):find("^error"), p.name)
+  end
 end)
 
 T.test("openai: embeddings request and parse (ordered by index)", function()

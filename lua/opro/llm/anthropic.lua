@@ -109,12 +109,12 @@ function M.error_message(obj, raw)
   if type(obj) == "table" then
     local e = obj.error
     if type(e) == "table" then
-      local msg = type(e.message) == "string" and e.message or "error"
+      local msg = type(e.message) == "string" and e.message ~= "" and e.message or "error"
       if type(e.type) == "string" then msg = msg .. " (" .. e.type .. ")" end
       return msg
     end
-    if type(e) == "string" then return e end
-    if type(obj.message) == "string" then return obj.message end
+    if type(e) == "string" and e ~= "" then return e end
+    if type(obj.message) == "string" and obj.message ~= "" then return obj.message end
   end
   if raw and raw ~= "" then return (raw:sub(1, 200):gsub("%s+", " ")) end
   return "no error message"

@@ -126,17 +126,17 @@ end
 function M.error_message(obj, raw)
   if type(obj) == "table" then
     local e = obj.error
-    if type(e) == "string" then return e end           -- Ollama, some proxies
+    if type(e) == "string" and e ~= "" then return e end   -- Ollama, some proxies
     if type(e) == "table" then
-      local msg = type(e.message) == "string" and e.message or "error"
+      local msg = type(e.message) == "string" and e.message ~= "" and e.message or "error"
       local extra = {}
       if type(e.type) == "string" then extra[#extra + 1] = e.type end
       if e.code ~= nil and e.code ~= null then extra[#extra + 1] = tostring(math.tointeger(e.code) or e.code) end
       if #extra > 0 then msg = msg .. " (" .. table.concat(extra, ", ") .. ")" end
       return msg
     end
-    if type(obj.message) == "string" then return obj.message end
-    if type(obj.detail) == "string" then return obj.detail end  -- FastAPI-style servers
+    if type(obj.message) == "string" and obj.message ~= "" then return obj.message end
+    if type(obj.detail) == "string" and obj.detail ~= "" then return obj.detail end  -- FastAPI-style servers
   end
   if raw and raw ~= "" then return (raw:sub(1, 200):gsub("%s+", " ")) end
   return "no error message"
