@@ -84,11 +84,23 @@ local function check_reply(provider, path, reply, text, stream)
   if not out then fail("the client rejects a 200 reply of %s (%s): %q", path, tostring(msg), text:sub(1, 300)) end
 end
 
+-- n (up to 128) and the prompts of a completion multiply the persona's work
+-- on the same code: bodies asking for more than 4 answers are skipped
+local function costly(obj)
+  if type(obj) ~= "table" then return false end
+  local cfg = type(obj.generationConfig) == "table" and obj.generationConfig or {}
+  for _, n in ipairs { obj.n, cfg.candidateCount } do
+    if type(n) == "number" and n > 4 then return true end
+  end
+  return type(obj.prompt) == "table" and #obj.prompt > 4
+end
+
 local function post(sel, body)
   local r = ROUTES[sel]
   local provider, path, query = r[1], r[2], r[3]
-  local reply, text = request("POST", path, query, HEADERS[provider], body)
   local obj = cjson_safe.decode(body)
+  if costly(obj) then return end
+  local reply, text = request("POST", path, query, HEADERS[provider], body)
   local stream = (type(obj) == "table" and obj.stream == true) or sel == 5
   check_reply(provider, path, reply, text, stream)
 end

@@ -367,7 +367,7 @@ end
 
 ---------------------------------------------------------------------------
 -- TSP meta-prompts: points with coordinates, <trace> tours with lengths.
-local MAX_POINTS = 1000   -- a point with a larger index is ignored (the tour would be that long)
+local MAX_POINTS = 200   -- points (i) with i >= 200 are ignored (a 20-digit index asked for a tour of 1e20 cities)
 
 local function tsp_reply(p, req)
   local xs, ys, n = {}, {}, 0
