@@ -906,5 +906,8 @@ end
 
 -- the protocol modules (request building and parsing), for tests and tools
 M.protocols = protocols
+-- chat_parser(proto, stream)(raw body) -> result or nil, message, retryable, code
+-- (what a 2xx chat reply goes through; for tests and tests/fuzz/fuzz_llm.lua)
+M.chat_parser = chat_parser
 
 return setmetatable(M, { __call = function(_, cfg) return M.new(cfg) end })

@@ -51,6 +51,12 @@ T.test("openai: parsing choices, usage, ids; compatible servers' differences", f
   T.eq(openai.error_message(cjson.decode('{"error":{"detail":{"why":"quota"}}}')),
     'an error of unexpected shape: {"detail":{"why":"quota"}}', "no message: the error's JSON")
   T.eq(openai.error_message(nil, "<html>Bad Gateway</html>"), "<html>Bad Gateway</html>")
+  -- an empty message gave an empty one (found by tests/fuzz/fuzz_llm): the body instead
+  for _, p in ipairs { openai, anthropic, gemini } do
+    T.eq(p.error_message(cjson.decode('{"error":""}'), '{"error":""}'), '{"error":""}', p.name)
+    T.eq(p.error_message(cjson.decode('{"message":""}'), ""), "no error message", p.name)
+    T.ok(p.error_message(cjson.decode('{"error":{"message":""}}')):find("^error"), p.name)
+  end
 end)
 
 T.test("openai: embeddings request and parse (ordered by index)", function()

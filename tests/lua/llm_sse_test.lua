@@ -105,4 +105,30 @@ T.test("OpenAI stream: deltas of several choices, usage chunk, pings, [DONE]", f
   T.contains(msg, "[DONE]")
 end)
 
+T.test("stream events of odd shapes (found by tests/fuzz/fuzz_llm): a clean failure or a string id", function()
+  local openai = require "opro.llm.openai"
+  local anthropic = require "opro.llm.anthropic"
+  -- a choice that is not an object ended the call with "attempt to index a number value"
+  for _, choice in ipairs { "1", "null", "\"x\"", "[]" } do
+    local ok, out, msg, retry = pcall(openai.parse_stream,
+      sse.parse('data: {"choices":[' .. choice .. ']}\n\ndata: [DONE]\n\n'))
+    T.ok(ok, tostring(out))
+    if choice == "[]" then
+      T.ok(out)                       -- an empty object: a choice with no text yet
+    else
+      T.eq(out, nil)
+      T.contains(msg, "not an object")
+      T.eq(retry, true)
+    end
+  end
+  -- message.id that is not a string became the request id (a number, a table)
+  local ev = sse.parse('data: {"type":"message_start","message":{"id":{"a":1}}}\n\n' ..
+    'data: {"type":"content_block_delta","delta":{"text":"hi"}}\n\ndata: {"type":"message_stop"}\n\n')
+  local out = assert(anthropic.parse_stream(ev))
+  T.eq(out.id, nil)
+  T.eq(out.choices[1].text, "hi")
+  ev = sse.parse('data: {"type":"message_start","message":{"id":"msg_1"}}\n\ndata: {"type":"message_stop"}\n\n')
+  T.eq(assert(anthropic.parse_stream(ev)).id, "msg_1")
+end)
+
 T.done()

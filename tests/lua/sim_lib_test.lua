@@ -67,4 +67,46 @@ T.test("the hidden quality rewards good wording and stays below 1", function()
   T.ok(long < good - 0.1, string.format("long %.3f vs %.3f", long, good))
 end)
 
+T.test("odd requests and prompts (tests/fuzz/fuzz_sim) get a 400 or a reply, never a Lua error", function()
+  local server = require "opro.sim.server"
+  local handler = server.new { seed = 0 }
+  local H = { openai = { authorization = "Bearer k" }, anthropic = { ["x-api-key"] = "k" },
+              gemini = { ["x-goog-api-key"] = "k" } }
+  local function post(provider, path, body)
+    local ok, r = pcall(handler, { method = "POST", path = path, query = {}, headers = H[provider], body = body,
+                                   request_id = "req_1", key = 1, occurrence = 0 })
+    T.ok(ok, tostring(r))
+    return ok and r
+  end
+  local M = '"messages":[{"role":"user","content":"hi"}]'
+  -- parameters of the wrong type ended in "attempt to compare string with number" (a 500)
+  for _, c in ipairs {
+    { "openai", "/v1/chat/completions", '{"model":"m",' .. M .. ',"max_tokens":"5"}', "max_tokens" },
+    { "openai", "/v1/chat/completions", '{"model":"m",' .. M .. ',"max_completion_tokens":0}', "max_completion_tokens" },
+    { "openai", "/v1/completions", '{"model":"m","prompt":"x","max_tokens":"7"}', "max_tokens" },
+    { "anthropic", "/v1/messages", '{"model":"m","max_tokens":5,' .. M .. ',"temperature":"1"}', "temperature" },
+    { "gemini", "/v1beta/models/g:generateContent",
+      '{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"temperature":"x"}}', "temperature" },
+    { "gemini", "/v1beta/models/g:generateContent",
+      '{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"maxOutputTokens":"x"}}', "max_output_tokens" },
+  } do
+    local r = post(c[1], c[2], c[3])
+    T.eq(r.status, 400, c[3])
+    T.contains(r.body, c[4])
+  end
+  -- prompts: a number too long for an integer, groups of 0, a point index of 20 digits
+  -- (an error in string.format, a division by zero, a tour of 10^20 cities)
+  for _, prompt in ipairs {
+    "Alice has 99999999999999999999 apples. Alice buys 3 more apples and then gives 2 apples to Ben. How many apples does Alice have now?",
+    "There are 10 students in a class. The teacher splits them into groups of 0. Each group needs 3 markers. How many markers does the teacher need?",
+    "(0): (1, 2)\n(99999999999999999999): (3, 4)\n<trace>0,1</trace> length: 5",
+  } do
+    local r = post("openai", "/v1/chat/completions", require("cjson").encode { model = "m", messages = { { role = "user", content = prompt } } })
+    T.eq(r.status, 200, prompt)
+  end
+  T.eq(problems.find("There are 10 students in a class. The teacher splits them into groups of 0. Each group needs 3 markers. How many markers does the teacher need?"), nil)
+  local q = problems.generate(1, 3)[1]
+  T.eq(tostring(problems.solve("Q: " .. q.input)), q.target)
+end)
+
 T.done()

@@ -89,7 +89,7 @@ function M.parse_stream(events)
       local retry = e.type == "overloaded_error" or e.type == "api_error" or e.type == "rate_limit_error"
       return nil, "error event in the stream: " .. M.error_message(obj), retry, "stream_error"
     elseif t == "message_start" and type(obj.message) == "table" then
-      id = obj.message.id
+      if type(obj.message.id) == "string" then id = obj.message.id end
       local u = usage_of(obj.message.usage)
       if u then usage.input_tokens = u.input_tokens; usage.output_tokens = u.output_tokens end
     elseif t == "content_block_delta" and type(obj.delta) == "table" and type(obj.delta.text) == "string" then
@@ -114,12 +114,12 @@ function M.error_message(obj, raw)
       return require("opro.llm.openai").unexpected_error(e)
     end
     if type(e) == "table" then
-      local msg = e.message
+      local msg = e.message ~= "" and e.message or "error"
       if type(e.type) == "string" then msg = msg .. " (" .. e.type .. ")" end
       return msg
     end
-    if type(e) == "string" then return e end
-    if type(obj.message) == "string" then return obj.message end
+    if type(e) == "string" and e ~= "" then return e end
+    if type(obj.message) == "string" and obj.message ~= "" then return obj.message end
   end
   if raw and raw ~= "" then return (raw:sub(1, 200):gsub("%s+", " ")) end
   return "no error message"

@@ -123,11 +123,11 @@ function M.error_message(obj, raw)
       return require("opro.llm.openai").unexpected_error(e)
     end
     if type(e) == "table" then
-      local msg = e.message
+      local msg = e.message ~= "" and e.message or "error"
       if type(e.status) == "string" then msg = msg .. " (" .. e.status .. ")" end
       return msg
     end
-    if type(e) == "string" then return e end
+    if type(e) == "string" and e ~= "" then return e end
   end
   if raw and raw ~= "" then return (raw:sub(1, 200):gsub("%s+", " ")) end
   return "no error message"

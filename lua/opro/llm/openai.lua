@@ -116,6 +116,7 @@ function M.parse_stream(events)
     if type(obj.usage) == "table" then usage = usage_of(obj.usage) end
     if type(obj.choices) == "table" then
       for _, c in ipairs(obj.choices) do
+        if type(c) ~= "table" then return nil, "a stream event has a choice that is not an object", true end
         local i = (math.tointeger(c.index) or 0) + 1
         local t = texts[i]
         if not t then t = {}; texts[i] = t end
@@ -146,21 +147,21 @@ end
 function M.error_message(obj, raw)
   if type(obj) == "table" then
     local e = obj.error
-    if type(e) == "string" then return e end           -- Ollama, some proxies
+    if type(e) == "string" and e ~= "" then return e end   -- Ollama, some proxies
     if type(e) == "table" and type(e.message) ~= "string" then
       return M.unexpected_error(e)
     end
     if type(e) == "table" then
-      local msg = e.message
+      local msg = e.message ~= "" and e.message or "error"
       local extra = {}
       if type(e.type) == "string" then extra[#extra + 1] = e.type end
       if e.code ~= nil and e.code ~= null then extra[#extra + 1] = tostring(math.tointeger(e.code) or e.code) end
       if #extra > 0 then msg = msg .. " (" .. table.concat(extra, ", ") .. ")" end
       return msg
     end
-    if type(obj.message) == "string" then return obj.message end
-    if type(obj.detail) == "string" then return obj.detail end  -- FastAPI-style servers
-    if e ~= nil and e ~= null then return M.unexpected_error(e) end
+    if type(obj.message) == "string" and obj.message ~= "" then return obj.message end
+    if type(obj.detail) == "string" and obj.detail ~= "" then return obj.detail end  -- FastAPI-style servers
+    if e ~= nil and e ~= null and e ~= "" then return M.unexpected_error(e) end
   end
   if raw and raw ~= "" then return (raw:sub(1, 200):gsub("%s+", " ")) end
   return "no error message"

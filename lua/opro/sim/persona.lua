@@ -367,12 +367,16 @@ end
 
 ---------------------------------------------------------------------------
 -- TSP meta-prompts: points with coordinates, <trace> tours with lengths.
+local MAX_POINTS = 200   -- points (i) with i >= 200 are ignored (a 20-digit index asked for a tour of 1e20 cities)
+
 local function tsp_reply(p, req)
   local xs, ys, n = {}, {}, 0
   for i, x, y in p:gmatch("%((%d+)%): %(" .. NUM .. ", " .. NUM .. "%)") do
-    i = tonumber(i)
-    xs[i], ys[i] = tonumber(x), tonumber(y)
-    if i + 1 > n then n = i + 1 end
+    i = math.tointeger(tonumber(i))
+    if i and i < MAX_POINTS then
+      xs[i], ys[i] = tonumber(x), tonumber(y)
+      if i + 1 > n then n = i + 1 end
+    end
   end
   local tours = {}
   for t, len in p:gmatch("<trace>%s*([%d,%s]-)%s*</trace>%s*length:%s*" .. NUM) do

@@ -45,6 +45,7 @@ local TEMPLATES = {
   },
   {
     text = "There are {N1} students in a class. The teacher splits them into groups of {N2}. Each group needs {N3} markers. How many markers does the teacher need?",
+    valid = function(v) return v.N2 ~= 0 end,
     gen = function(r) local g = r:int(2, 6); return { N1 = g * r:int(3, 9), N2 = g, N3 = r:int(2, 8) } end,
     steps = function(v) local g = v.N1 // v.N2; return { ("%d / %d = %d groups"):format(v.N1, v.N2, g), ("%d x %d = %d"):format(g, v.N3, g * v.N3) } end,
   },
@@ -129,12 +130,18 @@ function M.find(text)
   local best
   for _, t in ipairs(TEMPLATES) do
     local caps = { text:find(t.pattern) }
+    local v
     if caps[1] and (not best or caps[1] < best.start) then
-      local v = {}
+      v = {}
       for i, slot in ipairs(t.slots) do
         local c = caps[i + 2]
         v[slot] = tonumber(c) or c
+        -- a number too long for an integer is not one of ours
+        if slot:find("^N") and not math.tointeger(v[slot]) then v = nil break end
       end
+      if v and t.valid and not t.valid(v) then v = nil end   -- e.g. groups of 0
+    end
+    if v then
       local steps = t.steps(v)
       best = { start = caps[1], stop = caps[2], question = text:sub(caps[1], caps[2]),
                answer = last_number(steps[#steps]), steps = steps }

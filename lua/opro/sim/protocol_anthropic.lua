@@ -39,6 +39,9 @@ local function messages(ctx)
   if math.type(b.max_tokens) ~= "integer" or b.max_tokens < 1 then
     return ctx.err(400, "max_tokens: Field required (a positive integer)")
   end
+  if b.temperature ~= nil and (type(b.temperature) ~= "number" or b.temperature < 0) then
+    return ctx.err(400, "temperature: Input should be a number >= 0")
+  end
   if type(b.messages) ~= "table" or #b.messages == 0 then
     return ctx.err(400, "messages: at least one message is required")
   end

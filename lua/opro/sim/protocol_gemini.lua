@@ -67,6 +67,12 @@ local function generate(ctx, model, stream)
   if math.type(n) ~= "integer" or n < 1 or n > 8 then
     return ctx.err(400, "* GenerateContentRequest.generation_config.candidate_count: must be between 1 and 8")
   end
+  if cfg.temperature ~= nil and (type(cfg.temperature) ~= "number" or cfg.temperature < 0) then
+    return ctx.err(400, "* GenerateContentRequest.generation_config.temperature: must be a number >= 0")
+  end
+  if cfg.maxOutputTokens ~= nil and (math.type(cfg.maxOutputTokens) ~= "integer" or cfg.maxOutputTokens < 1) then
+    return ctx.err(400, "* GenerateContentRequest.generation_config.max_output_tokens: must be a positive integer")
+  end
   local replies, prompt = gen.replies(ctx, { messages = msgs, system = system, model = model, temperature = cfg.temperature,
     max_tokens = cfg.maxOutputTokens, stop = cfg.stopSequences, n = n, seed = cfg.seed, provider = "gemini" })
   local pt = gen.prompt_tokens(prompt, #msgs)

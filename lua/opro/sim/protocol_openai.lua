@@ -64,6 +64,11 @@ local function check_common(ctx, b)
   if b.temperature ~= nil and (type(b.temperature) ~= "number" or b.temperature < 0 or b.temperature > 2) then
     return ctx.err(400, "Invalid 'temperature': number between 0 and 2 expected.", "param", { param = "temperature", code = "invalid_value" })
   end
+  for _, k in ipairs { "max_tokens", "max_completion_tokens" } do
+    if b[k] ~= nil and (math.type(b[k]) ~= "integer" or b[k] < 1) then
+      return ctx.err(400, string.format("Invalid '%s': integer >= 1 expected.", k), "param", { param = k, code = "invalid_value" })
+    end
+  end
   return nil
 end
 
