@@ -88,11 +88,13 @@ $(OUT)/sim/embedded_lua.o: $(OUT)/embedded_lua.c
 
 # The Lua standard library is compiled into the binaries (see src/embed.h).
 # The lists of files are stamps too: removing or adding a file (a branch
-# switch, a merge) regenerates what lists them.
+# switch, a merge) regenerates what lists them. The temporary file is per
+# process: two makes in one tree (make fuzz twice, make test beside make) may
+# both refresh a list.
 $(OUT)/lua-files.list: FORCE
-	@mkdir -p $(dir $@); echo $(LUA_FILES) > $@.tmp; cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+	@mkdir -p $(dir $@); t=$@.$$$$.tmp; echo $(LUA_FILES) > $$t; cmp -s $$t $@ && rm -f $$t || mv -f $$t $@
 $(OUT)/src-files.list: FORCE
-	@mkdir -p $(dir $@); echo $(HOST_SRC) > $@.tmp; cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+	@mkdir -p $(dir $@); t=$@.$$$$.tmp; echo $(HOST_SRC) > $$t; cmp -s $$t $@ && rm -f $$t || mv -f $$t $@
 
 $(OUT)/embedded_lua.c: $(LUA_FILES) $(OUT)/lua-files.list scripts/embed-lua
 	@mkdir -p $(dir $@)
