@@ -20,14 +20,8 @@ local opts = cli.parse(arg, {
 })
 
 local name = "bbh:" .. opts.task
-local ok, items = pcall(opro.dataset.load, name, { data_dir = opts.data_dir })
-if not ok then
-  io.stderr:write("bbh.lua: ", tostring(items), "\n")
-  if tostring(items):find("not found", 1, true) then
-    io.stderr:write("  (fetch the data with scripts/fetch-datasets or pass --data-dir)\n")
-  end
-  os.exit(1)
-end
+local items = runner.load_dataset("bbh.lua", name, { data_dir = opts.data_dir },
+  "fetch the data with scripts/fetch-datasets or pass --data-dir")
 local train, test = opro.dataset.split(items, { ratio = opts.train_ratio, seed = opts.seed })
 
 local env = runner.setup(opts, { name = name })

@@ -33,15 +33,8 @@ if opts.demo then
   end
 else
   local function load(split)
-    local ok, items = pcall(opro.dataset.load, "gsm8k", { data_dir = opts.data_dir, split = split })
-    if not ok then
-      io.stderr:write("gsm8k.lua: ", tostring(items), "\n")
-      if tostring(items):find("not found", 1, true) then
-        io.stderr:write("  (fetch the data with scripts/fetch-datasets, pass --data-dir, or try --demo against opro-sim)\n")
-      end
-      os.exit(1)
-    end
-    return items
+    return runner.load_dataset("gsm8k.lua", "gsm8k", { data_dir = opts.data_dir, split = split },
+      "fetch the data with scripts/fetch-datasets, pass --data-dir, or try --demo against opro-sim")
   end
   train = opro.dataset.split(load("train"), { ratio = opts.train_ratio, seed = opts.seed })
   test = load("test")

@@ -117,6 +117,17 @@ function M.load_instances(path, script, check)
   return v
 end
 
+--- opro.dataset.load(name, load_opts), or exit 1 with the loader's message
+-- (which names the file and line) under the script's name; a missing file
+-- adds `hint` (where to get the data, or a --demo to try instead).
+function M.load_dataset(script, name, load_opts, hint)
+  local ok, items = pcall(require("opro.dataset").load, name, load_opts)
+  if ok then return items end
+  io.stderr:write(script, ": ", tostring(items), "\n")
+  if hint and tostring(items):find("not found", 1, true) then io.stderr:write("  (", hint, ")\n") end
+  os.exit(1)
+end
+
 --- "0.5,1.5" -> {input=0.5, output=1.5} (USD per million tokens), or nil,
 -- message naming the flag.
 function M.parse_price(text, flag)

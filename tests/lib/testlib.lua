@@ -71,6 +71,24 @@ function T.contains(s, plain, msg)
   end
 end
 
+--- actual must equal the long text expected byte for byte; a difference is
+-- reported at its first byte, with the whole line around it on both sides.
+function T.same_text(actual, expected, msg)
+  if actual == expected then return end
+  if type(actual) ~= "string" then fail(string.format("%sexpected a string, got %s", msg and (msg .. ": ") or "", fmt(actual)), 1) end
+  local i = 1
+  while i <= #expected and i <= #actual and expected:byte(i) == actual:byte(i) do i = i + 1 end
+  local line = select(2, expected:sub(1, i - 1):gsub("\n", "")) + 1
+  local function around(s)
+    local a = i
+    while a > 1 and s:sub(a - 1, a - 1) ~= "\n" do a = a - 1 end
+    local b = s:find("\n", i, true) or (#s + 1)
+    return string.format("%q", s:sub(a, b - 1))
+  end
+  fail(string.format("%sfirst difference at byte %d (line %d; expected %d bytes, got %d)\n  expected line: %s\n  actual line:   %s",
+    msg and (msg .. ": ") or "", i, line, #expected, #actual, around(expected), around(actual)), 1)
+end
+
 --- fn must raise an error whose message contains `plain` (when given).
 function T.raises(fn, plain, msg)
   local ok, err = pcall(fn)

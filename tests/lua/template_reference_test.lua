@@ -11,6 +11,7 @@
 local T = require "testlib"
 local cjson = require "cjson"
 local template = require "opro.template"
+local cases_lib = require "template_cases"
 
 local fixtures = T.root .. "/tests/fixtures/template/"
 local gen = fixtures .. "gen.py"
@@ -38,22 +39,6 @@ if not ref or not python then
   T.done()
 end
 
-local function first_diff(expected, actual)
-  local i = 1
-  while i <= #expected and i <= #actual and expected:byte(i) == actual:byte(i) do i = i + 1 end
-  local line = select(2, expected:sub(1, i - 1):gsub("\n", "")) + 1
-  return string.format("first difference at byte %d (line %d; expected %d bytes, got %d): expected %q, got %q",
-    i, line, #expected, #actual, expected:sub(i, i + 40), actual:sub(i, i + 40))
-end
-
-local function case_opts(c)
-  local opts = {}
-  for k, v in pairs(c.opts) do
-    if v ~= cjson.null then opts[k] = v end
-  end
-  return opts
-end
-
 local function generate(seed)
   local out = T.tmpdir()
   local rc, stdout, stderr = T.sh(string.format("OPRO_REF=%s %s %s %s %d",
@@ -69,10 +54,8 @@ for _, seed in ipairs(SEEDS) do
     local count = { instruction = 0, linear_regression = 0, tsp = 0 }
     for _, c in ipairs(cases) do
       local expected = assert(T.read(dir .. c.name .. ".txt"), "gen.py wrote no " .. c.name .. ".txt")
-      local actual = template[c.template](c.history, case_opts(c))
-      if actual ~= expected then
-        error(string.format("seed %d, case %s: %s", seed, c.name, first_diff(expected, actual)), 0)
-      end
+      local actual = template[c.template](c.history, cases_lib.opts(c))
+      T.same_text(actual, expected, string.format("seed %d, case %s", seed, c.name))
       count[c.template] = count[c.template] + 1
       if seed == 7 then
         -- the committed fixture is exactly what the reference prints today

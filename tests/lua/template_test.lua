@@ -5,42 +5,18 @@
 local T = require "testlib"
 local cjson = require "cjson"
 local template = require "opro.template"
+local cases_lib = require "template_cases"
 
 local dir = T.root .. "/tests/fixtures/template/"
 local cases = cjson.decode((assert(T.read(dir .. "cases.json"), "missing cases.json")))
-
--- A readable report of the first difference between two strings.
-local function first_diff(expected, actual)
-  if expected == actual then return nil end
-  local i = 1
-  while i <= #expected and i <= #actual and expected:byte(i) == actual:byte(i) do i = i + 1 end
-  local line = select(2, expected:sub(1, i - 1):gsub("\n", "")) + 1
-  local function around(s)
-    local a = i
-    while a > 1 and s:sub(a - 1, a - 1) ~= "\n" do a = a - 1 end
-    local b = s:find("\n", i, true) or (#s + 1)
-    return string.format("%q", s:sub(a, b - 1))
-  end
-  return string.format("first difference at byte %d (line %d; expected %d bytes, got %d)\n  expected line: %s\n  actual line:   %s",
-    i, line, #expected, #actual, around(expected), around(actual))
-end
-
-local function case_opts(c)
-  local opts = {}
-  for k, v in pairs(c.opts) do
-    if v ~= cjson.null then opts[k] = v end
-  end
-  return opts
-end
 
 local templates = { instruction = 0, linear_regression = 0, tsp = 0 }
 for _, c in ipairs(cases) do
   templates[c.template] = templates[c.template] + 1
   T.test("reference meta-prompt: " .. c.name, function()
     local expected = assert(T.read(dir .. c.name .. ".txt"), "missing " .. c.name .. ".txt")
-    local actual = template[c.template](c.history, case_opts(c))
-    local diff = first_diff(expected, actual)
-    if diff then error(diff, 0) end
+    local actual = template[c.template](c.history, cases_lib.opts(c))
+    T.same_text(actual, expected)
   end)
 end
 
@@ -53,7 +29,7 @@ end)
 T.test("the template does not reorder or modify the caller's history", function()
   local c = cases[1]
   local before = cjson.encode(c.history)
-  template.instruction(c.history, case_opts(c))
+  template.instruction(c.history, cases_lib.opts(c))
   T.eq(cjson.encode(c.history), before)
 end)
 
