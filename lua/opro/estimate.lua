@@ -147,7 +147,8 @@ end
 -- (20: a short worked answer; raise it for scorers that reason at length),
 -- calls_per_score (default #task.train), evaluate_top (test evaluations).
 function M.estimate(o)
-  assert(type(o) == "table", "opro.estimate: a table of options expected")
+  if type(o) ~= "table" then error("opro.estimate: a table of options expected", 2) end
+  require("opro.options").check(o, require("opro.optimize").options, "opro.estimate", "docs/loop.md#options")
   local task = o.task
   if type(task) == "function" then task = task(1, o.seed or 0) end
   if type(task) == "table" and task.score == nil and task[1] then task = task[1] end

@@ -135,7 +135,7 @@ end
 local function check_options(where, t, allowed, level)
   for k, v in pairs(t) do
     local want = allowed[k]
-    if not want then error(fmt("%s: unknown option '%s'", where, tostring(k)), level + 1) end
+    if not want then error(require("opro.options").unknown(where, k, allowed, "docs/llm.md"), level + 1) end
     check_value(where, k, v, want, level + 1)
   end
 end

@@ -27,6 +27,7 @@
 -- the stored run reuses its stored score) -> explore:filter -> score the new
 -- ones concurrently -> explore:adjust -> record -> hooks -> stopping rules.
 -- Reps run as concurrent tasks, each with its own PRNG seeded by (seed, rep).
+local options = require "opro.options"
 local rngmod = require "opro.random"
 local opro = require "opro"
 
@@ -175,38 +176,9 @@ for _, k in ipairs { "task", "optimizer", "steps", "candidates_per_step", "reps"
   "calls_per_score", "optimizer_price", "scorer_price" } do KNOWN[k] = true end
 M.options = KNOWN
 
--- edit distance (for "did you mean")
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
-local function unknown_option(k)
-  local best, bd
-  if type(k) == "string" then
-    for name in pairs(KNOWN) do
-      local d = distance(k, name)
-      if d <= math.max(2, #name // 4) and (bd == nil or d < bd or (d == bd and name < best)) then best, bd = name, d end
-    end
-  end
-  return string.format("opro.optimize: unknown option '%s'%s", tostring(k),
-    best and string.format(" (did you mean '%s'?)", best) or " (see docs/loop.md#options)")
-end
-
 local function validate_opts(o)
   if type(o) ~= "table" then error("opro.optimize: a table of options expected", 3) end
-  for k in pairs(o) do
-    if not KNOWN[k] then error(unknown_option(k), 3) end
-  end
+  options.check(o, KNOWN, "opro.optimize", "docs/loop.md#options", 3)
   if o.task == nil then error("opro.optimize: task is required", 3) end
   if type(o.optimizer) ~= "table" or type(o.optimizer.chat) ~= "function" then
     error("opro.optimize: optimizer must be an llm (a table with :chat), got " .. type(o.optimizer), 3)

@@ -69,8 +69,12 @@ function M.base(t, kind, fill, template_kind)
   return t
 end
 
+-- not a tail call: the constructors' errors (level 3) name the caller's line
 for _, name in ipairs { "instruction", "linear_regression", "tsp", "shell", "continuous" } do
-  M[name] = function(opts) return require("opro.task." .. name).new(opts) end
+  M[name] = function(opts)
+    local t = require("opro.task." .. name).new(opts)
+    return t
+  end
 end
 
 return M

@@ -13,6 +13,7 @@
 -- details of a history entry give the count of feedback lines.
 local cjson = require "cjson"
 local base = require "opro.task"
+local options = require "opro.options"
 
 local M = {}
 
@@ -77,10 +78,14 @@ Task.__index = function(t, k)
   return nil
 end
 
+--- The options opro.task.continuous reads.
+M.options = options.set { "log", "objective", "score", "prompt_field", "score_field", "aggregate", "better", "initial", "template", "parse" }
+
 function M.new(o)
   if type(o) ~= "table" or type(o.log) ~= "string" then
     error("opro.task.continuous: option 'log' (a JSONL file of {prompt, score}) is required", 3)
   end
+  options.check(o, M.options, "opro.task.continuous", "docs/tasks.md", 3)
   local obj = o.objective
   if obj ~= nil and (type(obj) ~= "table" or type(obj.score) ~= "function") then
     error("opro.task.continuous: objective must be an objective (a table with :score)", 3)

@@ -24,6 +24,7 @@
 -- and before_Q need the "Q: ... A:" frame (the paper's pre-trained-model
 -- format), so include_qa defaults to true for those two positions.
 local base = require "opro.task"
+local options = require "opro.options"
 
 local M = {}
 
@@ -124,8 +125,14 @@ end
 local Task = {}
 Task.__index = Task
 
+--- The options opro.task.instruction reads.
+M.options = options.set { "train", "test", "scorer", "check", "position", "include_qa", "dataset", "kind", "answer",
+  "extract", "extract_opts", "boxed", "concurrency", "chat", "initial", "max_length", "better", "task_name",
+  "exemplars", "num_exemplars" }
+
 function M.new(o)
   if type(o) ~= "table" then error("opro.task.instruction: a table of options expected", 3) end
+  options.check(o, M.options, "opro.task.instruction", "docs/tasks.md", 3)
   if type(o.train) ~= "table" or #o.train == 0 then
     error("opro.task.instruction: train (a non-empty list of items {input=, target=}) is required", 3)
   end

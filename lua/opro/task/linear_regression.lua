@@ -16,6 +16,7 @@
 -- Proposals are rounded to `decimals` (default 0, as the reference) before
 -- scoring, so the key, the score and the success test see the same pair.
 local base = require "opro.task"
+local options = require "opro.options"
 local rng = require "opro.random"
 
 local M = {}
@@ -76,9 +77,13 @@ end
 local Task = {}
 Task.__index = Task
 
+--- The options opro.task.linear_regression reads.
+M.options = options.set { "instance", "init", "decimals", "seed", "n_points", "w_true", "b_true", "noise", "num_starting_points" }
+
 function M.new(o)
   o = o or {}
   if type(o) ~= "table" then error("opro.task.linear_regression: a table of options expected", 3) end
+  options.check(o, M.options, "opro.task.linear_regression", "docs/tasks.md", 3)
   local inst = o.instance
   if inst == nil then
     inst = M.generate(o)

@@ -18,6 +18,7 @@
 -- non-zero, times out or prints no number makes score return
 -- nil, message, code ("command", "timeout", "parse").
 local base = require "opro.task"
+local options = require "opro.options"
 local proc = require "opro.core.proc"
 
 local M = {}
@@ -59,8 +60,12 @@ local function read_all(path)
   return s
 end
 
+--- The options opro.task.shell reads.
+M.options = options.set { "command", "timeout", "initial", "initial_file", "better", "concurrency", "keep_files", "stdin", "suffix" }
+
 function M.new(o)
   if type(o) ~= "table" then error("opro.task.shell: a table of options expected", 3) end
+  options.check(o, M.options, "opro.task.shell", "docs/tasks.md", 3)
   if type(o.command) ~= "string" or o.command == "" then
     error("opro.task.shell: command (a shell command line with {file}) is required", 3)
   end

@@ -14,6 +14,7 @@
 -- The C helpers of opro.tsp (length, valid, optimal, nearest_neighbour,
 -- farthest_insertion) are used when present; otherwise small Lua versions.
 local base = require "opro.task"
+local options = require "opro.options"
 local rng = require "opro.random"
 
 local M = {}
@@ -181,9 +182,13 @@ end
 local Task = {}
 Task.__index = Task
 
+--- The options opro.task.tsp reads.
+M.options = options.set { "instance", "init", "n", "seed", "generator", "num_starting_points", "decimals", "max_exact" }
+
 function M.new(o)
   o = o or {}
   if type(o) ~= "table" then error("opro.task.tsp: a table of options expected", 3) end
+  options.check(o, M.options, "opro.task.tsp", "docs/tasks.md", 3)
   local inst = o.instance
   if inst == nil then
     local n = o.n or 10
