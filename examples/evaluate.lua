@@ -11,7 +11,7 @@ local runner = require "opro.runner"
 local opts = cli.parse(arg, {
   name = "evaluate.lua",
   summary = "Score one instruction on a dataset; one JSON line per item.",
-  options = runner.options {
+  options = runner.options({
     { "dataset", "string", "gsm8k, multiarith, aqua, bbh:TASK or mmlu:SUBJECT", required = true },
     { "split", "string", "which items", default = "test", choices = { "train", "test", "all" } },
     { "instruction", "string", "the instruction to score", default = "" },
@@ -21,7 +21,9 @@ local opts = cli.parse(arg, {
     { "data-dir", "string", "directory with the datasets", default = os.getenv("OPRO_DATA_DIR") or "data" },
     { "limit", "integer", "score at most this many items (a seeded sample)", default = 0 },
     { "demo", "boolean", "use generated arithmetic problems (for opro-sim) instead of a dataset", default = false },
-  },
+  }, nil, { -- what only an optimization uses
+    "optimizer-model", "optimizer-price", "steps", "candidates", "reps", "resume",
+    "reject-similar", "explore-penalty", "embed", "embed-model" }),
 })
 
 local items

@@ -87,11 +87,17 @@ end
 -- `opts._` holding the positional arguments. On --help prints usage and
 -- exits 0; on a bad flag prints the error and exits 2 (or, with
 -- spec.raise = true, returns nil, message — for tests).
+-- the fields of a spec and of one of its options (see the top of this file)
+local SPEC_KEYS = { "name", "summary", "options", "raise" }
+local OPTION_KEYS = { 1, 2, 3, "default", "required", "choices", "min", "above" }
+
 function M.parse(argv, spec)
-  assert(type(spec) == "table" and type(spec.options) == "table", "cli.parse: spec.options required")
+  if type(spec) ~= "table" or type(spec.options) ~= "table" then error("cli.parse: spec.options required", 2) end
+  require("opro.options").check(spec, SPEC_KEYS, "cli.parse", nil, 2)
   local byname = {}
   for _, o in ipairs(spec.options) do
-    assert(types[o[2]], "cli.parse: unknown type " .. tostring(o[2]) .. " for --" .. tostring(o[1]))
+    if not types[o[2]] then error("cli.parse: unknown type " .. tostring(o[2]) .. " for --" .. tostring(o[1]), 2) end
+    require("opro.options").check(o, OPTION_KEYS, "cli.parse: --" .. tostring(o[1]), nil, 2)
     byname[o[1]] = o
   end
   local function fail(msg)

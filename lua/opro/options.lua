@@ -33,8 +33,10 @@ function M.unknown(who, k, known, docs)
   local best, bd
   if type(k) == "string" then
     for name in pairs(known) do
-      local d = M.distance(k, name)
-      if d <= math.max(2, #name // 4) and (bd == nil or d < bd or (d == bd and name < best)) then best, bd = name, d end
+      if type(name) == "string" then
+        local d = M.distance(k, name)
+        if d <= math.max(2, #name // 4) and (bd == nil or d < bd or (d == bd and name < best)) then best, bd = name, d end
+      end
     end
   end
   return string.format("%s: unknown option '%s'%s", who, tostring(k),

@@ -58,10 +58,12 @@ end
 
 --- cli.common(extra) with some defaults changed (shown in --help):
 --   runner.options({ {"instance", "string", "..."} }, { steps = 500, reps = 5 })
-function M.options(extra, defaults)
+-- omit (a list of flag names) leaves out flags a script does not use: a
+-- script that only scores, runs no optimization, has no --steps.
+function M.options(extra, defaults, omit)
   local cli, llm = require "opro.cli", require "opro.llm"
   local list = {}
-  for i, o in ipairs(cli.common(extra)) do
+  for _, o in ipairs(cli.common(extra)) do
     local key = o[1]:gsub("%-", "_")
     if defaults and defaults[key] ~= nil then
       local c = {}
@@ -69,7 +71,7 @@ function M.options(extra, defaults)
       c.default = defaults[key]
       o = c
     end
-    list[i] = o
+    list[#list + 1] = o
   end
   -- shared by the examples: prices (what a run costs) and a spending cap
   list[#list + 1] = { "price", "string", "USD per million tokens, INPUT,OUTPUT, for both models (e.g. 0.5,1.5)" }
@@ -91,6 +93,15 @@ function M.options(extra, defaults)
   list[#list + 1] = { "embed", "string", "embeddings for --reject-similar / --explore-penalty", default = "hashed",
     choices = { "hashed", "llm" } }
   list[#list + 1] = { "embed-model", "string", "the embedding model for --embed llm", default = "text-embedding-3-small" }
+  if omit then
+    local drop = {}
+    for _, name in ipairs(omit) do drop[name] = true end
+    local kept = {}
+    for _, o in ipairs(list) do
+      if not drop[o[1]] then kept[#kept + 1] = o end
+    end
+    list = kept
+  end
   return list
 end
 

@@ -61,4 +61,22 @@ T.test("a script exits 2 on a bad flag and 0 on --help", function()
   T.eq({ rc, out }, { 0, "4\n" })
 end)
 
+T.test("a misspelt spec field or option field is an error at the script's line", function()
+  local dir = T.tmpdir()
+  -- runner.options { ... }, nil, {...} put the omit list into the spec by mistake once
+  T.write(dir .. "/s.lua", "local cli = require 'opro.cli'\n" ..
+    "local o = cli.parse(arg, { name = 's.lua', options = cli.common(), { 'x' } })\n")
+  local rc, _, err = T.run(dir .. "/s.lua")
+  T.eq(rc, 1)
+  T.contains(err, "s.lua:2: cli.parse: unknown option '1'")
+  T.write(dir .. "/t.lua", "local cli = require 'opro.cli'\n" ..
+    "local o = cli.parse(arg, { name = 't.lua', sumary = 'x', options = {} })\n")
+  rc, _, err = T.run(dir .. "/t.lua")
+  T.contains(err, "t.lua:2: cli.parse: unknown option 'sumary' (did you mean 'summary'?)")
+  T.write(dir .. "/u.lua", "local cli = require 'opro.cli'\n" ..
+    "local o = cli.parse(arg, { name = 'u.lua', options = { { 'n', 'integer', 'n', defualt = 3 } } })\n")
+  rc, _, err = T.run(dir .. "/u.lua")
+  T.contains(err, "u.lua:2: cli.parse: --n: unknown option 'defualt' (did you mean 'default'?)")
+end)
+
 T.done()
