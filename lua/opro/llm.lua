@@ -483,13 +483,17 @@ local function request_chat(self, messages, chars, p, n, keys)
   if not out then
     local msg = st
     st = st2
+    -- no choice has text (a refusal, a content filter, a safety block):
+    -- code bad_response as before, and info.no_text says which kind
+    local no_text = code == "no_text" or nil
+    if no_text then code = "bad_response" end
     settle(self, t1, t2, 0, 0, 0, true, st.retries)
     if S.tpm then S.tpm:adjust(-est_in * st.attempts) end
     record(self, S, { key = keys and keys[1], keys = keys and n > 1 and keys or nil, request = body,
       response = st.body, status = st.status, latency = st.latency, attempts = st.attempts, cost = 0,
       cached = false, error = msg, code = code })
     return nil, msg, code, { attempts = st.attempts, retries = st.retries, latency = st.latency,
-      status = st.status, cached = false, cost = 0 }
+      status = st.status, cached = false, cost = 0, no_text = no_text }
   end
   local usage = out.usage
   local estimated = false
@@ -517,7 +521,7 @@ local function request_chat(self, messages, chars, p, n, keys)
     if keys then
       for i, c in ipairs(out.choices) do
         local k = keys[i]
-        if k then
+        if k and not c.no_text then   -- a choice without text is not an answer to replay
           self.cache:put(k, encode{ text = c.text, finish_reason = c.finish_reason, request_id = rid,
             usage = i == 1 and usage or nil })
         end
@@ -576,6 +580,11 @@ function LLM:chat(prompt, opts)
   local choices, info, code, finfo = request_chat(self, messages, chars, p, 1, keys)
   if not choices then return nil, info, code, finfo end
   info.key = keys and keys[1]
+  if choices[1].no_text then   -- a server that sent more choices than asked, the first without text
+    info.no_text = true
+    return nil, fmt("opro.llm %s %s: choice 1 has no text (%s)", self.provider, self.model, choices[1].no_text),
+      "bad_response", info
+  end
   return choices[1].text, info
 end
 
@@ -637,7 +646,11 @@ function LLM:chat_n(prompt, n, opts)
         local rest = {}
         for j, i in ipairs(missing) do
           local c = choices[j]
-          if c then
+          if c and c.no_text then   -- paid for, but no answer: left out like a failed one
+            local m = fmt("opro.llm %s %s: choice %d has no text (%s)", self.provider, self.model, j, c.no_text)
+            first_msg, first_code = first_msg or m, first_code or "bad_response"
+            total.errors[#total.errors + 1] = { index = i, message = m, code = "bad_response", no_text = true }
+          elseif c then
             results[i] = { text = c.text, finish_reason = c.finish_reason, request_id = info.request_id }
           else
             rest[#rest + 1] = i
@@ -649,7 +662,7 @@ function LLM:chat_n(prompt, n, opts)
       else
         add_info(total, finfo)
         first_msg, first_code = info, code
-        total.errors[#total.errors + 1] = { message = info, code = code }
+        total.errors[#total.errors + 1] = { message = info, code = code, no_text = finfo and finfo.no_text }
         missing = {}
       end
     end
@@ -670,14 +683,20 @@ function LLM:chat_n(prompt, n, opts)
       local outs = opro.wait(tasks)
       for j, i in ipairs(missing) do
         local r = outs[j]
-        if r[1] then
-          local c = r[1][1]
+        local c = r[1] and r[1][1]
+        if c and c.no_text then   -- more choices than asked, the first without text
+          add_info(total, r[2])
+          local m = fmt("opro.llm %s %s: choice 1 has no text (%s)", self.provider, self.model, c.no_text)
+          first_msg, first_code = first_msg or m, first_code or "bad_response"
+          total.errors[#total.errors + 1] = { index = i, message = m, code = "bad_response", no_text = true }
+        elseif c then
           results[i] = { text = c.text, finish_reason = c.finish_reason, request_id = r[2].request_id }
           add_info(total, r[2])
         else
           if r[4] then add_info(total, r[4]) end
           first_msg, first_code = first_msg or r[2], first_code or r[3]
-          total.errors[#total.errors + 1] = { index = i, message = r[2], code = r[3] }
+          total.errors[#total.errors + 1] = { index = i, message = r[2], code = r[3],
+                                              no_text = r[4] and r[4].no_text or nil }
         end
       end
     end

@@ -2,6 +2,7 @@
 -- x-api-key and anthropic-version; system text at the top level; the answer
 -- in content blocks; 529 "overloaded" is retried like any status >= 500).
 local cjson = require "cjson"
+local openai = require "opro.llm.openai"
 
 local null = cjson.null
 
@@ -59,25 +60,52 @@ local function usage_of(u)
            output_tokens = type(o) == "number" and (math.tointeger(o) or o) or 0 }
 end
 
+-- stop reasons that explain an empty answer: no answer (a refusal, tool
+-- use, a paused server-tool turn), not an empty one
+local no_text_reasons = { refusal = true, tool_use = true, pause_turn = true }
+
+-- why a message with text `text` has no text, or nil (an empty text with
+-- end_turn, stop_sequence, max_tokens or no stop_reason is an empty answer)
+local function no_text_why(text, has_text_block, tools, stop, what)
+  if text ~= "" or not (tools or no_text_reasons[stop]) then return nil end
+  local why = { has_text_block and "empty text" or what }
+  if tools then why[#why + 1] = "tool_use instead of text" end
+  if stop then why[#why + 1] = "stop_reason " .. stop end
+  return table.concat(why, "; ")
+end
+
+--- Parsed response: one choice {text=, finish_reason=}; a message without
+-- text (a refusal, tool_use blocks only) fails with nil, message, false,
+-- "no_text" (openai.with_text).
 function M.parse_chat(obj)
   if type(obj) ~= "table" then return nil, "the response is not a JSON object", true end
   if obj.type == "error" then return nil, M.error_message(obj), false end
   if type(obj.content) ~= "table" then return nil, "the response has no content blocks", true end
-  local parts = {}
+  local parts, tools, has_text = {}, false, false
   for _, block in ipairs(obj.content) do
-    if type(block) == "table" and block.type == "text" and type(block.text) == "string" then
-      parts[#parts + 1] = block.text
+    if type(block) == "table" then
+      if block.type == "text" and type(block.text) == "string" then
+        parts[#parts + 1] = block.text
+        has_text = true
+      elseif block.type == "tool_use" or block.type == "server_tool_use" then
+        tools = true
+      end
     end
   end
-  return { choices = { { text = table.concat(parts), finish_reason = type(obj.stop_reason) == "string" and obj.stop_reason or nil } },
-           usage = usage_of(obj.usage), id = type(obj.id) == "string" and obj.id or nil }
+  local text, stop = table.concat(parts), type(obj.stop_reason) == "string" and obj.stop_reason or nil
+  local choices = { { text = text, finish_reason = stop,
+                      no_text = no_text_why(text, has_text, tools, stop, "no text block") } }
+  local ok, msg, retryable, code = openai.with_text(choices)
+  if not ok then return nil, msg, retryable, code end
+  return { choices = choices, usage = usage_of(obj.usage), id = type(obj.id) == "string" and obj.id or nil }
 end
 
 --- Assembles message_start / content_block_delta / message_delta events;
--- an `error` event mid-stream ends the call with its message.
+-- an `error` event mid-stream ends the call with its message. No text with
+-- stop_reason refusal (or tool_use blocks) fails as in parse_chat.
 function M.parse_stream(events)
   local parts, usage, id, stop = {}, { input_tokens = 0, output_tokens = 0 }, nil, nil
-  local done = false
+  local done, tools = false, false
   for _, ev in ipairs(events) do
     local ok, obj = pcall(cjson.decode, ev.data)
     if not ok or type(obj) ~= "table" then
@@ -92,6 +120,9 @@ function M.parse_stream(events)
       if type(obj.message.id) == "string" then id = obj.message.id end
       local u = usage_of(obj.message.usage)
       if u then usage.input_tokens = u.input_tokens; usage.output_tokens = u.output_tokens end
+    elseif t == "content_block_start" and type(obj.content_block) == "table" then
+      local bt = obj.content_block.type
+      if bt == "tool_use" or bt == "server_tool_use" then tools = true end
     elseif t == "content_block_delta" and type(obj.delta) == "table" and type(obj.delta.text) == "string" then
       parts[#parts + 1] = obj.delta.text
     elseif t == "message_delta" then
@@ -104,7 +135,12 @@ function M.parse_stream(events)
     end
   end
   if not done then return nil, "the stream ended without message_stop", true end
-  return { choices = { { text = table.concat(parts), finish_reason = stop } }, usage = usage, id = id }
+  local text = table.concat(parts)
+  local choices = { { text = text, finish_reason = stop,
+                      no_text = no_text_why(text, false, tools, stop, "no text in the stream") } }
+  local ok, msg, retryable, code = openai.with_text(choices)
+  if not ok then return nil, msg, retryable, code end
+  return { choices = choices, usage = usage, id = id }
 end
 
 function M.error_message(obj, raw)

@@ -1,6 +1,7 @@
 --- opro.llm.gemini: Google's Gemini API (generateContent, batchEmbedContents;
 -- the key goes in the x-goog-api-key header, never in the URL).
 local cjson = require "cjson"
+local openai = require "opro.llm.openai"
 
 local null = cjson.null
 
@@ -64,38 +65,94 @@ local function usage_of(u)
            output_tokens = type(o) == "number" and (math.tointeger(o) or o) or 0 }
 end
 
+-- the text of a candidate (thought parts left out), and whether it has
+-- text parts and function calls
 local function candidate_text(c)
-  local parts = {}
+  local parts, has_text, calls = {}, false, false
   if type(c.content) == "table" and type(c.content.parts) == "table" then
     for _, part in ipairs(c.content.parts) do
-      if type(part) == "table" and type(part.text) == "string" and not part.thought then parts[#parts + 1] = part.text end
+      if type(part) == "table" then
+        if type(part.text) == "string" and not part.thought then
+          parts[#parts + 1] = part.text
+          has_text = true
+        elseif part.functionCall ~= nil then
+          calls = true
+        end
+      end
     end
   end
-  return table.concat(parts)
+  return table.concat(parts), has_text, calls
 end
 
+-- finish reasons of an ordinary end: an empty text with one of them (or
+-- none yet) is an empty answer; with any other (SAFETY, RECITATION,
+-- BLOCKLIST, PROHIBITED_CONTENT, SPII, OTHER, ...) it is no answer
+local ordinary = { STOP = true, MAX_TOKENS = true }
+
+-- the categories a candidate's safetyRatings mark as blocked
+local function blocked_categories(c)
+  local cats = {}
+  if type(c.safetyRatings) == "table" then
+    for _, r in ipairs(c.safetyRatings) do
+      if type(r) == "table" and r.blocked == true and type(r.category) == "string" then cats[#cats + 1] = r.category end
+    end
+  end
+  return cats
+end
+
+-- why a candidate with text `text` has no text, or nil
+local function no_text_why(text, has_text, calls, finish, cats, what)
+  if text ~= "" or not (calls or (finish and not ordinary[finish])) then return nil end
+  local why = { has_text and "empty text" or what }
+  if calls then why[#why + 1] = "a function call instead of text" end
+  if finish then why[#why + 1] = "finishReason " .. finish end
+  if cats and #cats > 0 then why[#why + 1] = "blocked: " .. table.concat(cats, ", ") end
+  return table.concat(why, "; ")
+end
+
+-- the message of a blocked prompt (promptFeedback.blockReason, no candidates)
+local function blocked_prompt(fb)
+  if type(fb) ~= "table" or type(fb.blockReason) ~= "string" then return nil end
+  local msg = "the prompt was blocked (promptFeedback.blockReason " .. fb.blockReason
+  if type(fb.blockReasonMessage) == "string" and fb.blockReasonMessage ~= "" then
+    msg = msg .. ": " .. fb.blockReasonMessage:sub(1, 200)
+  end
+  return msg .. "; no candidates)"
+end
+
+--- Parsed response: {choices=, usage=, id=}. A candidate without text
+-- (finishReason SAFETY, RECITATION, ...; function calls) is
+-- { text = "", no_text = why }; when none has text, or the prompt was
+-- blocked, the response fails with nil, message, false, "no_text".
 function M.parse_chat(obj)
   if type(obj) ~= "table" then return nil, "the response is not a JSON object", true end
   if obj.error ~= nil and obj.error ~= null then return nil, M.error_message(obj), false end
   local cands = obj.candidates
   if type(cands) ~= "table" or #cands == 0 then
-    local fb = obj.promptFeedback
-    if type(fb) == "table" and type(fb.blockReason) == "string" then
-      return nil, "the prompt was blocked (" .. fb.blockReason .. ")", false
-    end
+    local blocked = blocked_prompt(obj.promptFeedback)
+    if blocked then return nil, blocked, false, "no_text" end
     return nil, "the response has no candidates", true
   end
   local choices = {}
   for i, c in ipairs(cands) do
     if type(c) ~= "table" then return nil, "candidate " .. i .. " is not an object", true end
-    choices[i] = { text = candidate_text(c), finish_reason = type(c.finishReason) == "string" and c.finishReason or nil }
+    local finish = type(c.finishReason) == "string" and c.finishReason or nil
+    local text, has_text, calls = candidate_text(c)
+    choices[i] = { text = text, finish_reason = finish,
+                   no_text = no_text_why(text, has_text, calls, finish, blocked_categories(c), "no text parts") }
   end
+  local ok, msg, retryable, code = openai.with_text(choices)
+  if not ok then return nil, msg, retryable, code end
   return { choices = choices, usage = usage_of(obj.usageMetadata),
            id = type(obj.responseId) == "string" and obj.responseId or nil }
 end
 
+--- The first candidate assembled from SSE chunks; no text with a finish
+-- reason other than STOP or MAX_TOKENS, or a blocked prompt, fails as in
+-- parse_chat.
 function M.parse_stream(events)
-  local parts, finish, usage, id = {}, nil, nil, nil
+  local parts, finish, usage, id, blocked = {}, nil, nil, nil, nil
+  local calls, cats = false, {}
   for _, ev in ipairs(events) do
     local ok, obj = pcall(cjson.decode, ev.data)
     if not ok or type(obj) ~= "table" then
@@ -106,14 +163,26 @@ function M.parse_stream(events)
     end
     if type(obj.responseId) == "string" then id = obj.responseId end
     if type(obj.usageMetadata) == "table" then usage = usage_of(obj.usageMetadata) end
+    blocked = blocked_prompt(obj.promptFeedback) or blocked
     local c = type(obj.candidates) == "table" and obj.candidates[1]
     if type(c) == "table" then
-      parts[#parts + 1] = candidate_text(c)
+      local t, _, fc = candidate_text(c)
+      parts[#parts + 1] = t
+      calls = calls or fc
+      for _, cat in ipairs(blocked_categories(c)) do cats[#cats + 1] = cat end
       if type(c.finishReason) == "string" then finish = c.finishReason end
     end
   end
-  if not finish then return nil, "the stream ended without a finishReason", true end
-  return { choices = { { text = table.concat(parts), finish_reason = finish } }, usage = usage, id = id }
+  if not finish then
+    if blocked then return nil, blocked, false, "no_text" end
+    return nil, "the stream ended without a finishReason", true
+  end
+  local text = table.concat(parts)
+  local choices = { { text = text, finish_reason = finish,
+                      no_text = no_text_why(text, false, calls, finish, cats, "no text in the stream") } }
+  local ok, msg, retryable, code = openai.with_text(choices)
+  if not ok then return nil, msg, retryable, code end
+  return { choices = choices, usage = usage, id = id }
 end
 
 function M.error_message(obj, raw)

@@ -60,8 +60,47 @@ local function text_of(content)
   return ""
 end
 
---- Parsed response: {choices={{text=, finish_reason=}...}, usage=, id=}
--- or nil, message, retryable.
+-- finish reasons that explain an empty answer: it is no answer (a
+-- content filter, tool calls), not an empty one
+local no_text_reasons = { content_filter = true, tool_calls = true, function_call = true }
+
+--- The result of a list of choices of which some may have no text
+-- ({ text = "", no_text = why }): the choices (positions kept) when at
+-- least one has text, else nil, a message naming each choice and why,
+-- false (a refusal is not retried: a retry pays again for the same
+-- answer), "no_text". Shared by the three protocols.
+function M.with_text(choices)
+  local whys = {}
+  for i, c in ipairs(choices) do
+    if not c.no_text then return choices end
+    whys[i] = c.no_text
+  end
+  if #whys == 1 then return nil, "choice 1 has no text (" .. whys[1] .. ")", false, "no_text" end
+  local parts = {}
+  for i, w in ipairs(whys) do parts[i] = "choice " .. i .. " (" .. w .. ")" end
+  return nil, string.format("none of the %d choices has text: %s", #whys, table.concat(parts, "; ")),
+    false, "no_text"
+end
+
+-- why a choice with text `text` has no text, or nil when it has (an empty
+-- text with an ordinary finish reason is an empty answer). `null_content`:
+-- the message's content was null; `refusal` a string or nil; `tools`
+-- whether it called tools.
+local function no_text_why(text, null_content, refusal, tools, finish, empty_what)
+  if text ~= "" then return nil end
+  if not (null_content or refusal or tools or no_text_reasons[finish]) then return nil end
+  local why = { null_content and "message.content is null" or empty_what }
+  if refusal then why[#why + 1] = "refusal: " .. refusal:sub(1, 200) end
+  if tools then why[#why + 1] = "tool calls instead of text" end
+  if finish then why[#why + 1] = "finish_reason " .. finish end
+  return table.concat(why, "; ")
+end
+
+--- Parsed response: {choices={{text=, finish_reason=[, no_text=]}...}, usage=, id=}
+-- or nil, message, retryable[, code]. A choice without text (content
+-- null; or empty with a refusal, tool calls or finish_reason
+-- content_filter) is { text = "", no_text = why }; when no choice has
+-- text the response fails (see M.with_text).
 function M.parse_chat(obj)
   if type(obj) ~= "table" then return nil, "the response is not a JSON object", true end
   if obj.error ~= nil and obj.error ~= null then return nil, M.error_message(obj), false end
@@ -71,37 +110,38 @@ function M.parse_chat(obj)
   for i, c in ipairs(choices) do
     if type(c) ~= "table" then return nil, "choice " .. i .. " is not an object", true end
     local msg = c.message
-    local text
+    local finish = type(c.finish_reason) == "string" and c.finish_reason or nil
+    local text, why
     if type(msg) == "table" then
-      if msg.content == nil or msg.content == null then
-        -- a refusal, a content filter or tool calls: no text to use (an
-        -- empty answer would be scored as if the model had answered "")
-        local why = {}
-        if type(msg.refusal) == "string" then why[#why + 1] = "refusal: " .. msg.refusal:sub(1, 200) end
-        if type(msg.tool_calls) == "table" then why[#why + 1] = "tool calls instead of text" end
-        if type(c.finish_reason) == "string" then why[#why + 1] = "finish_reason " .. c.finish_reason end
-        return nil, string.format("choice %d has no text (message.content is null%s)", i,
-          #why > 0 and ("; " .. table.concat(why, "; ")) or ""), false
-      end
-      text = text_of(msg.content)
+      local null_content = msg.content == nil or msg.content == null
+      text = null_content and "" or text_of(msg.content)
+      local refusal = msg.refusal
+      why = no_text_why(text, null_content, type(refusal) == "string" and refusal ~= "" and refusal or nil,
+        type(msg.tool_calls) == "table" and next(msg.tool_calls) ~= nil, finish, "empty content")
     elseif type(c.text) == "string" then   -- a completions-style server
       text = c.text
+      why = no_text_why(text, false, nil, false, finish, "empty text")
     else
       return nil, "choice " .. i .. " has no message", true
     end
     local idx = math.tointeger(c.index)
     local slot = (idx and idx >= 0 and idx < #choices and out[idx + 1] == nil) and idx + 1 or i
-    out[slot] = { text = text, finish_reason = type(c.finish_reason) == "string" and c.finish_reason or nil }
+    out[slot] = { text = text, finish_reason = finish, no_text = why }
   end
   for i = 1, #choices do
     if out[i] == nil then return nil, "the response repeats a choice index", true end
   end
+  local ok, msg, retryable, code = M.with_text(out)
+  if not ok then return nil, msg, retryable, code end
   return { choices = out, usage = usage_of(obj.usage), id = type(obj.id) == "string" and obj.id or nil }
 end
 
---- A chat response assembled from SSE events.
+--- A chat response assembled from SSE events. A choice whose stream
+-- carried no content but a refusal, tool calls or finish_reason
+-- content_filter has no text, as in parse_chat; an empty stream ending
+-- with "stop" is an empty answer.
 function M.parse_stream(events)
-  local texts, finish, usage, id = {}, {}, nil, nil
+  local texts, finish, refusals, tools, usage, id = {}, {}, {}, {}, nil, nil
   local done = false
   for _, ev in ipairs(events) do
     if ev.data == "[DONE]" then done = true; break end
@@ -120,7 +160,12 @@ function M.parse_stream(events)
         local i = (math.tointeger(c.index) or 0) + 1
         local t = texts[i]
         if not t then t = {}; texts[i] = t end
-        if type(c.delta) == "table" and type(c.delta.content) == "string" then t[#t + 1] = c.delta.content end
+        local d = c.delta
+        if type(d) == "table" then
+          if type(d.content) == "string" then t[#t + 1] = d.content end
+          if type(d.refusal) == "string" and d.refusal ~= "" then refusals[i] = (refusals[i] or "") .. d.refusal end
+          if type(d.tool_calls) == "table" and next(d.tool_calls) ~= nil then tools[i] = true end
+        end
         if type(c.finish_reason) == "string" then finish[i] = c.finish_reason end
       end
     end
@@ -128,9 +173,13 @@ function M.parse_stream(events)
   if not done then return nil, "the stream ended without [DONE]", true end
   local choices = {}
   for i = 1, #texts do
-    choices[i] = { text = table.concat(texts[i] or {}), finish_reason = finish[i] }
+    local text = table.concat(texts[i] or {})
+    choices[i] = { text = text, finish_reason = finish[i],
+                   no_text = no_text_why(text, false, refusals[i], tools[i], finish[i], "no content in the stream") }
   end
   if #choices == 0 then return nil, "the stream had no choices", true end
+  local ok, msg, retryable, code = M.with_text(choices)
+  if not ok then return nil, msg, retryable, code end
   return { choices = choices, usage = usage, id = id }
 end
 

@@ -276,7 +276,17 @@ function Task:run_items(instruction, items, split, ctx)
   local key = ctx.key or instruction
   local results = opro.map(items, function(item, i)
     local prompt = self:prompt(instruction, item)
-    local response, info, code = self.scorer:chat(prompt, self.chat)
+    local response, info, code, finfo = self.scorer:chat(prompt, self.chat)
+    if response == nil and type(finfo) == "table" and finfo.no_text then
+      -- the scorer refused or was blocked (opro.llm's info.no_text): a
+      -- wrong answer with an empty response, as an empty answer is, rather
+      -- than a failure that leaves the whole instruction unscored
+      if ctx.run and ctx.run.record_evaluation then
+        ctx.run:record_evaluation{ rep = ctx.rep, key = key, split = split, index = item.index or (i - 1),
+          input = prompt, target = item.target, response = "", correct = false }
+      end
+      return { correct = false, response = "", no_text = info }
+    end
     if response == nil then return { error = info, code = code } end
     local it = item
     local kind = self:item_kind(item)
