@@ -36,10 +36,18 @@ static int use_jit(void) {
   return v;
 }
 
-/* One JIT stack for the process (the host is single-threaded). */
+/* One JIT stack for the process (the host is single-threaded). JIT code
+ * ignores the depth and heap limits and its match limit does not bound its
+ * time: a recursion such as `|(?0)` with RX_NOTEMPTY_ATSTART runs in time
+ * quadratic in the stack it may use (27 s at 4 MiB; found by
+ * tests/fuzz/fuzz_regex). So the stack is small (PCRE2's own default is
+ * 32 KiB) and a match that outgrows it is run again by the interpreter,
+ * which keeps to all three limits (rx_exec). */
+#define RX_JIT_STACK_START (32 * 1024)
+#define RX_JIT_STACK_MAX (256 * 1024)
 static pcre2_jit_stack *jit_stack(void) {
   static pcre2_jit_stack *st;
-  if (!st) st = pcre2_jit_stack_create(32 * 1024, 4 * 1024 * 1024, NULL);
+  if (!st) st = pcre2_jit_stack_create(RX_JIT_STACK_START, RX_JIT_STACK_MAX, NULL);
   return st;
 }
 
@@ -136,6 +144,8 @@ int rx_exec(const rx *r, const char *s, size_t n, size_t start, unsigned opts, r
             size_t errlen) {
   uint32_t o = (opts & RX_NOTEMPTY_ATSTART) ? PCRE2_NOTEMPTY_ATSTART : 0;
   int rc = pcre2_match(r->code, (PCRE2_SPTR)(s ? s : ""), n, start, o, m->md, r->mctx);
+  if (rc == PCRE2_ERROR_JIT_STACKLIMIT) /* the interpreter: no JIT stack, every limit kept */
+    rc = pcre2_match(r->code, (PCRE2_SPTR)(s ? s : ""), n, start, o | PCRE2_NO_JIT, m->md, r->mctx);
   if (rc >= 0) return RX_MATCH;
   if (rc == PCRE2_ERROR_NOMATCH || rc == PCRE2_ERROR_PARTIAL) return RX_NOMATCH;
   PCRE2_UCHAR buf[256];

@@ -121,6 +121,23 @@ T.test("a catastrophic pattern hits the match limit instead of hanging", functio
   T.raises(function() for _ in re:gmatch(subject) do end end, "limit")
 end)
 
+T.test("a recursion that outgrows the JIT stack is finished by the interpreter", function()
+  -- found by tests/fuzz/fuzz_regex: `|(?0)` asked for a non-empty match at
+  -- the start recursed on a 4 MiB JIT stack for about 27 s per match (JIT
+  -- code keeps no depth limit); the stack is now small and the interpreter,
+  -- which keeps every limit, takes over. The answers are the interpreter's.
+  local t0 = opro.now()
+  local re = opro.regex("|(?0)")
+  local got = {}
+  for m in re:gmatch("ab") do got[#got + 1] = m end
+  T.eq(got, { "", "", "" })
+  T.eq({ re:find("ab") }, { 1, 0 })
+  T.eq(opro.regex("(|(?1))(?1)(?1)x"):find("aaaa"), nil)
+  -- a recursion the interpreter sees looping is the pattern's error: it raises
+  T.raises(function() opro.regex("(?:|(?0))+y"):match("xxy") end, "nested recursion at the same subject position")
+  T.ok(opro.now() - t0 < 20, "returns within seconds (about 0.3 s here; 80 s before)")
+end)
+
 T.test("a lower match limit is honoured", function()
   local re = opro.regex("(x+x+)+$", "", { match_limit = 50 })
   T.eq(select(3, re:match(string.rep("x", 30) .. "!")), "regex_limit")
