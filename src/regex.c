@@ -2,6 +2,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "regex.h"
 
+#include <ctype.h>
 #include <pcre2.h>
 #include <stdio.h>
 #if defined(__has_include)
@@ -51,6 +52,29 @@ static pcre2_jit_stack *jit_stack(void) {
   return st;
 }
 
+/* Whether a pattern may recurse or call a group as a subroutine: (?R),
+ * (?1), (?+1), (?-1), (?&name), (?P>name), \g<...>, \g'...'. JIT code
+ * copies its frames on every such call, so its time grows with the square
+ * of the depth and no limit bounds it (a 300-byte '|||...(?0)' took 25 s
+ * per input under fuzz_regex); the interpreter keeps to the match, depth
+ * and heap limits. Text that only looks like a call (in a class or
+ * \Q...\E) merely goes without JIT. */
+static int calls_groups(const char *p, size_t n) {
+  for (size_t i = 0; i + 2 < n; i++) {
+    if (p[i] == '\\') {
+      if (p[i + 1] == 'g' && (p[i + 2] == '<' || p[i + 2] == '\'')) return 1;
+      i++;
+      continue;
+    }
+    if (p[i] != '(' || p[i + 1] != '?') continue;
+    unsigned char c = (unsigned char)p[i + 2];
+    if (c == 'R' || c == '&' || isdigit(c)) return 1;
+    if (i + 3 < n && (c == '+' || c == '-') && isdigit((unsigned char)p[i + 3])) return 1;
+    if (i + 3 < n && c == 'P' && p[i + 3] == '>') return 1;
+  }
+  return 0;
+}
+
 rx *rx_compile(const char *pat, size_t n, unsigned flags, const rx_limits *lim, char *err, size_t errlen,
                size_t *erroff) {
   uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
@@ -81,7 +105,7 @@ rx *rx_compile(const char *pat, size_t n, unsigned flags, const rx_limits *lim, 
     free(r);
     return NULL;
   }
-  r->jit = use_jit() && pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;
+  r->jit = use_jit() && !calls_groups(pat, n) && pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;
   r->mctx = pcre2_match_context_create(NULL);
   if (!r->mctx) {
     snprintf(err, errlen, "out of memory");

@@ -135,7 +135,20 @@ T.test("a recursion that outgrows the JIT stack is finished by the interpreter",
   T.eq(opro.regex("(|(?1))(?1)(?1)x"):find("aaaa"), nil)
   -- a recursion the interpreter sees looping is the pattern's error: it raises
   T.raises(function() opro.regex("(?:|(?0))+y"):match("xxy") end, "nested recursion at the same subject position")
-  T.ok(opro.now() - t0 < 20, "returns within seconds (about 0.3 s here; 80 s before)")
+  -- 300 bytes of empty alternatives around it: 25 s per input even on a
+  -- 256 KiB JIT stack, so patterns that recurse or call groups never JIT
+  local many = opro.regex(string.rep("|", 40) .. string.rep("Y", 40) .. string.rep("|", 60) .. "(?0)")
+  got = {}
+  for m in many:gmatch("ab") do got[#got + 1] = m end
+  T.eq(got, { "", "", "" })
+  T.ok(opro.now() - t0 < 20, "returns within seconds (well under 1 s here; minutes before)")
+  for _, p in ipairs { "(?R)", "a(?1)(b)", "(?+1)(x)", "(x)(?-1)", "(?<n>x)(?&n)", "(?P<n>x)(?P>n)",
+                       "(x)\\g<1>", "(x)\\g'1'" } do
+    T.eq(opro.regex(p):info().jit, false, p .. " runs in the interpreter")
+  end
+  for _, p in ipairs { "(?-i)a", "(?i)a", "(x)\\g{1}", "(x)\\g1", "\\(?1", "(?:a)" } do
+    T.eq(opro.regex(p):info().jit, os.getenv("OPRO_REGEX_JIT") ~= "0" and opro.regex("a"):info().jit, p .. " keeps the JIT")
+  end
 end)
 
 T.test("a lower match limit is honoured", function()
