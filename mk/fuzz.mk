@@ -38,9 +38,9 @@ FUZZ_OBJ = $(HOST_SRC:src/%.c=$(FUZZ_OUT)/obj/%.o) $(FUZZ_OUT)/obj/embedded_lua.
 $(FUZZ_OUT)/modules.h: $(HOST_SRC) scripts/gen-modules
 	@mkdir -p $(dir $@)
 	sh scripts/gen-modules $(HOST_SRC) > $@.tmp && mv $@.tmp $@
-$(FUZZ_OUT)/embedded_lua.c: $(LUA_FILES) $(FUZZ_LUA_SRC) $(OUT)/lua-files.list scripts/embed-lua
+$(FUZZ_OUT)/embedded_lua.c: $(LUA_FILES) $(FUZZ_LUA_SRC) tests/fuzz/harness.lua $(OUT)/lua-files.list scripts/embed-lua
 	@mkdir -p $(dir $@)
-	sh scripts/embed-lua $(LUA_FILES) $(FUZZ_LUA_SRC) > $@.tmp && mv $@.tmp $@
+	sh scripts/embed-lua $(LUA_FILES) $(FUZZ_LUA_SRC) tests/fuzz/harness.lua > $@.tmp && mv $@.tmp $@
 $(FUZZ_OUT)/obj/%.o: src/%.c $(FUZZ_OUT)/modules.h mk/fuzz.mk | check-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_LIB_CFLAGS) -MMD -MP -c -o $@ $<

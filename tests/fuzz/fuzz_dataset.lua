@@ -18,7 +18,7 @@ local content = ""
 local fake = { read = function() return content end, close = function() return true end }
 io.open = function() return fake end   -- luacheck: ignore (this state only fuzzes)
 
-local function fail(fmt, ...) error(string.format(fmt, ...), 0) end
+local fail = require("tests.fuzz.harness").fail
 
 local function expected(e, file)
   return type(e) == "string" and (e:find("^opro%.dataset") or e:sub(1, #file) == file)

@@ -22,14 +22,8 @@ for i, name in ipairs(order) do
   parsers[i + 3] = llm.chat_parser(protos[name], true)
 end
 
-local function fail(fmt, ...) error(string.format(fmt, ...), 0) end
-
--- runs f(...); an error is a finding, reported with its traceback
-local function call(what, f, ...)
-  local r = table.pack(xpcall(f, debug.traceback, ...))
-  if not r[1] then fail("%s raised: %s", what, tostring(r[2])) end
-  return table.unpack(r, 2, r.n)
-end
+local harness = require "tests.fuzz.harness"
+local fail, call = harness.fail, harness.call
 
 local function check_usage(u, what)
   if u == nil then return end

@@ -11,13 +11,8 @@
 -- list of solutions or nil, message, "parse"; it never raises.
 local parse = require "opro.parse"
 
-local function fail(fmt, ...) error(string.format(fmt, ...), 0) end
-
-local function call(what, f, ...)
-  local r = table.pack(xpcall(f, debug.traceback, ...))
-  if not r[1] then fail("%s raised: %s", what, tostring(r[2])) end
-  return table.unpack(r, 2, r.n)
-end
+local harness = require "tests.fuzz.harness"
+local fail, call = harness.fail, harness.call
 
 local function check_failure(what, out, msg, code)
   if out ~= nil then return false end

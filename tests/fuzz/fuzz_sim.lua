@@ -21,7 +21,7 @@ local cjson_safe = require "cjson.safe"
 local handler = server.new { seed = 0 }
 local protos = llm.protocols
 
-local function fail(fmt, ...) error(string.format(fmt, ...), 0) end
+local fail = require("tests.fuzz.harness").fail
 
 local GEMINI = "/v1beta/models/gemini-sim-1"
 local ROUTES = {

@@ -4,7 +4,7 @@
 -- and the same "ended cleanly" flag, and every event must be well formed.
 local sse = require "opro.llm.sse"
 
-local function fail(fmt, ...) error(string.format(fmt, ...), 0) end
+local fail = require("tests.fuzz.harness").fail
 
 local function check_event(ev, i)
   if type(ev) ~= "table" then fail("event %d is a %s", i, type(ev)) end
