@@ -1,8 +1,20 @@
 /* opro.core.hash: digests for cache keys.
  *   sha256(s) -> 64 lower-case hex characters
  *   json_quote(s) -> s as a JSON string literal with the minimal escapes
- *     (", \, and control characters; the rest byte for byte) */
+ *     (", \, and control characters; the rest byte for byte)
+ *   canonical_json(v) -> the canonical JSON text of v (lua/opro/llm/key.lua
+ *     has the rules and the Lua original this must equal byte for byte):
+ *     object keys sorted bytewise, no spaces, integers and integral floats
+ *     below 2^53 as integers, other floats in the shortest of %.15g/%.16g/
+ *     %.17g that reads back equal; raises "cache key: ..." on what it cannot
+ *     encode (NaN, infinities, non-string keys of a non-sequence, functions,
+ *     userdata such as cjson.null, nesting deeper than 1000). Tables are read
+ *     raw (no __len, __pairs or __index). */
 #include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "sha256.h"
 
@@ -15,42 +27,198 @@ static int l_sha256(lua_State *L) {
   return 1;
 }
 
-static int l_json_quote(lua_State *L) {
+/* the output of canonical_json: a growing C buffer owned by a userdata on
+ * the stack, so an error anywhere (luaL_error, out of memory) frees it */
+typedef struct {
+  char *p;
+  size_t n, cap;
+} jbuf;
+
+static int jbuf_gc(lua_State *L) {
+  jbuf *b = lua_touserdata(L, 1);
+  free(b->p);
+  b->p = NULL;
+  return 0;
+}
+
+static void jb_add(lua_State *L, jbuf *b, const char *s, size_t len) {
+  if (b->cap - b->n < len) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->n < len) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) luaL_error(L, "cache key: out of memory");
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, s, len);
+  b->n += len;
+}
+
+static void jb_char(lua_State *L, jbuf *b, char c) { jb_add(L, b, &c, 1); }
+
+static void jb_quote(lua_State *L, jbuf *b, const char *s, size_t len) {
   static const char hexd[] = "0123456789abcdef";
-  size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  luaL_Buffer b;
-  luaL_buffinitsize(L, &b, len + 2);
-  luaL_addchar(&b, '"');
-  size_t run = 0;     /* start of the bytes not yet copied */
+  jb_char(L, b, '"');
+  size_t run = 0; /* start of the bytes not yet copied */
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    luaL_addlstring(&b, s + run, i - run);
+    jb_add(L, b, s + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': luaL_addstring(&b, "\\\""); break;
-      case '\\': luaL_addstring(&b, "\\\\"); break;
-      case '\b': luaL_addstring(&b, "\\b"); break;
-      case '\f': luaL_addstring(&b, "\\f"); break;
-      case '\n': luaL_addstring(&b, "\\n"); break;
-      case '\r': luaL_addstring(&b, "\\r"); break;
-      case '\t': luaL_addstring(&b, "\\t"); break;
+      case '"': jb_add(L, b, "\\\"", 2); break;
+      case '\\': jb_add(L, b, "\\\\", 2); break;
+      case '\b': jb_add(L, b, "\\b", 2); break;
+      case '\f': jb_add(L, b, "\\f", 2); break;
+      case '\n': jb_add(L, b, "\\n", 2); break;
+      case '\r': jb_add(L, b, "\\r", 2); break;
+      case '\t': jb_add(L, b, "\\t", 2); break;
       default: {
         char u[6] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15]};
-        luaL_addlstring(&b, u, 6);
+        jb_add(L, b, u, 6);
       }
     }
   }
-  luaL_addlstring(&b, s + run, len - run);
-  luaL_addchar(&b, '"');
-  luaL_pushresult(&b);
+  jb_add(L, b, s + run, len - run);
+  jb_char(L, b, '"');
+}
+
+static int l_json_quote(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  jbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
+  luaL_setmetatable(L, "opro.core.hash.jbuf");
+  jb_quote(L, b, s, len);
+  lua_pushlstring(L, b->p, b->n);
   return 1;
 }
 
-static const luaL_Reg funcs[] = {{"sha256", l_sha256}, {"json_quote", l_json_quote}, {NULL, NULL}};
+/* a number as key.lua's number() writes it */
+static void jb_number(lua_State *L, jbuf *b, int idx) {
+  char s[64];
+  int len;
+  if (lua_isinteger(L, idx)) {
+    len = snprintf(s, sizeof s, LUA_INTEGER_FMT, (LUAI_UACINT)lua_tointeger(L, idx));
+  } else {
+    double v = (double)lua_tonumber(L, idx);
+    if (!isfinite(v)) luaL_error(L, "cache key: numbers must be finite");
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) {
+      len = snprintf(s, sizeof s, "%lld", (long long)v);
+    } else {
+      len = 0;
+      for (int p = 15; p <= 17; p++) {
+        len = snprintf(s, sizeof s, "%.*g", p, v);
+        if (strtod(s, NULL) == v) break;
+      }
+    }
+  }
+  jb_add(L, b, s, (size_t)len);
+}
+
+typedef struct {
+  const char *s;
+  size_t len;
+} jkey;
+
+/* Lua's string order in the C locale: bytewise, a prefix first */
+static int jkey_cmp(const void *a, const void *b) {
+  const jkey *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->s, y->s, n);
+  if (c) return c;
+  return (x->len > y->len) - (x->len < y->len);
+}
+
+#define JSON_MAX_DEPTH 1000
+
+static void jb_value(lua_State *L, jbuf *b, int idx, int depth) {
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING: {
+      size_t len;
+      const char *s = lua_tolstring(L, idx, &len);
+      jb_quote(L, b, s, len);
+      return;
+    }
+    case LUA_TNUMBER: jb_number(L, b, idx); return;
+    case LUA_TBOOLEAN:
+      if (lua_toboolean(L, idx)) jb_add(L, b, "true", 4);
+      else jb_add(L, b, "false", 5);
+      return;
+    case LUA_TNIL: jb_add(L, b, "null", 4); return;
+    case LUA_TTABLE: break;
+    default: luaL_error(L, "cache key: cannot encode a %s", luaL_typename(L, idx));
+  }
+  if (depth >= JSON_MAX_DEPTH) luaL_error(L, "cache key: nesting deeper than %d", JSON_MAX_DEPTH);
+  luaL_checkstack(L, 8, "cache key: nesting");
+  idx = lua_absindex(L, idx);
+  lua_Unsigned n = lua_rawlen(L, idx);
+  size_t count = 0, strings = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    count++;
+    if (lua_type(L, -2) == LUA_TSTRING) strings++;
+    lua_pop(L, 1);
+  }
+  if (n > 0 && count == n) { /* a sequence */
+    jb_char(L, b, '[');
+    for (lua_Unsigned i = 1; i <= n; i++) {
+      if (i > 1) jb_char(L, b, ',');
+      lua_rawgeti(L, idx, (lua_Integer)i);
+      jb_value(L, b, -1, depth + 1);
+      lua_pop(L, 1);
+    }
+    jb_char(L, b, ']');
+    return;
+  }
+  if (strings != count) luaL_error(L, "cache key: object keys must be strings");
+  /* the keys are anchored by the table, which nothing changes meanwhile */
+  jkey *keys = count ? lua_newuserdatauv(L, count * sizeof *keys, 0) : NULL;
+  if (!count) lua_pushnil(L); /* keep the stack shape the same */
+  size_t k = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    keys[k].s = lua_tolstring(L, -2, &keys[k].len);
+    k++;
+    lua_pop(L, 1);
+  }
+  qsort(keys, count, sizeof *keys, jkey_cmp);
+  jb_char(L, b, '{');
+  for (size_t i = 0; i < count; i++) {
+    if (i > 0) jb_char(L, b, ',');
+    jb_quote(L, b, keys[i].s, keys[i].len);
+    jb_char(L, b, ':');
+    lua_pushlstring(L, keys[i].s, keys[i].len);
+    lua_rawget(L, idx);
+    jb_value(L, b, -1, depth + 1);
+    lua_pop(L, 1);
+  }
+  jb_char(L, b, '}');
+  lua_pop(L, 1); /* the keys */
+}
+
+static int l_canonical_json(lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  jbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
+  luaL_setmetatable(L, "opro.core.hash.jbuf");
+  jb_value(L, b, 1, 0);
+  lua_pushlstring(L, b->p ? b->p : "", b->n);
+  free(b->p);
+  b->p = NULL;
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {
+    {"sha256", l_sha256}, {"json_quote", l_json_quote}, {"canonical_json", l_canonical_json}, {NULL, NULL}};
 
 int luaopen_opro_core_hash(lua_State *L) {
+  if (luaL_newmetatable(L, "opro.core.hash.jbuf")) {
+    lua_pushcfunction(L, jbuf_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
   luaL_newlib(L, funcs);
   return 1;
 }

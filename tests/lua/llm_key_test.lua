@@ -85,4 +85,61 @@ T.test("the fast request_text is exactly the canonical text of the request", fun
   end
 end)
 
+T.test("canonical JSON in C equals the Lua definition byte for byte (random values)", function()
+  T.eq(key.canonical, hash.canonical_json, "the C version is the one in use")
+  local seed = 12345
+  local function rand(n)   -- a small LCG: the test needs no library
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return seed % n + 1
+  end
+  local floats = { 0.1, 0.7, 1 / 3, -0.0, 0.0, 1e300, -1e-300, 2.0^53, 2.0^53 + 2, 2.0^63, -2.0^60, 123456789.125,
+                   5e-324, 1.7976931348623157e308, 3.0, -7.5 }
+  local ints = { 0, -1, 1, math.maxinteger, math.mininteger, 2^53 | 0, 42 }
+  local strs = { "", "a", "é", "\0\1\31", 'q"\\', "\n\r\t\b\f", ("x"):rep(300), "\255\254", "k" }
+  local function value(depth)
+    local r = rand(depth > 3 and 4 or 7)
+    if r == 1 then return floats[rand(#floats)]
+    elseif r == 2 then return ints[rand(#ints)]
+    elseif r == 3 then return strs[rand(#strs)]
+    elseif r == 4 then return rand(2) == 1
+    elseif r == 5 then
+      local t = {}
+      for i = 1, rand(4) - 1 do t[i] = value(depth + 1) end
+      return t
+    else
+      local t = {}
+      for _ = 1, rand(5) - 1 do t[strs[rand(#strs)] .. rand(3)] = value(depth + 1) end
+      return t
+    end
+  end
+  for i = 1, 3000 do
+    local v = value(0)
+    T.eq(hash.canonical_json(v), key.canonical_lua(v), "value " .. i)
+  end
+  -- what neither can encode: the same error
+  local bad = { 0 / 0, math.huge, -math.huge, print, { 1, nil, 3 }, { [1] = 1, [3] = 3 }, { a = 1, [2] = 2 },
+                { x = { y = { print } } }, { [true] = 1 }, { 1, 2, x = 3 } }
+  for i, v in ipairs(bad) do
+    local ok1, e1 = pcall(hash.canonical_json, v)
+    local ok2, e2 = pcall(key.canonical_lua, v)
+    T.eq({ ok1, e1 }, { ok2, e2 }, "bad value " .. i)
+  end
+  T.eq(hash.canonical_json(nil), "null")
+  T.eq(hash.canonical_json({ 1, { a = { "b" } } }), '[1,{"a":["b"]}]')
+  -- keys sort bytewise, a prefix first (Lua's order in the C locale)
+  T.eq(hash.canonical_json({ ["b"] = 1, ["a\0b"] = 2, ["a"] = 3, ["\255"] = 4, ["B"] = 5 }),
+    key.canonical_lua({ ["b"] = 1, ["a\0b"] = 2, ["a"] = 3, ["\255"] = 4, ["B"] = 5 }))
+  -- a table nested past 1000 levels (or a cycle) is an error, not a crash
+  local deep = {}
+  local cur = deep
+  for _ = 1, 1100 do cur.x = {}; cur = cur.x end
+  T.raises(function() hash.canonical_json(deep) end, "nesting deeper than 1000")
+  local cyc = {}
+  cyc.self = cyc
+  T.raises(function() hash.canonical_json(cyc) end, "nesting deeper than 1000")
+  -- metatables are not consulted (tables are read raw)
+  local mt = setmetatable({ a = 1 }, { __index = function() return 9 end, __len = function() return 5 end })
+  T.eq(hash.canonical_json(mt), '{"a":1}')
+end)
+
 T.done()

@@ -28,10 +28,10 @@ local function encode(v, out)
     out[#out + 1] = number(v)
   elseif t == "boolean" then
     out[#out + 1] = v and "true" or "false"
-  elseif t == "table" then
-    local n = #v
+  elseif t == "table" then   -- read raw, as the C version does
+    local n = rawlen(v)
     local count = 0
-    for _ in pairs(v) do count = count + 1 end
+    for _ in next, v do count = count + 1 end
     if n > 0 and count == n then
       out[#out + 1] = "["
       for i = 1, n do
@@ -41,7 +41,7 @@ local function encode(v, out)
       out[#out + 1] = "]"
     else
       local keys = {}
-      for k in pairs(v) do
+      for k in next, v do
         if type(k) ~= "string" then error("cache key: object keys must be strings", 0) end
         keys[#keys + 1] = k
       end
@@ -51,7 +51,7 @@ local function encode(v, out)
         if i > 1 then out[#out + 1] = "," end
         encode(k, out)
         out[#out + 1] = ":"
-        encode(v[k], out)
+        encode(rawget(v, k), out)
       end
       out[#out + 1] = "}"
     end
@@ -62,12 +62,17 @@ local function encode(v, out)
   end
 end
 
---- The canonical JSON text of a Lua value (nil fields are left out).
-function M.canonical(v)
+--- The canonical JSON text of a Lua value (nil fields are left out), in
+-- Lua: the definition that hash.canonical_json (C, 8x faster: every
+-- request body goes through it) must equal byte for byte.
+function M.canonical_lua(v)
   local out = {}
   encode(v, out)
   return table.concat(out)
 end
+
+--- The canonical JSON text of a Lua value (nil fields are left out).
+M.canonical = hash.canonical_json or M.canonical_lua
 
 local param_order = { "extra", "max_tokens", "seed", "stop", "temperature", "top_p" }
 
