@@ -42,6 +42,7 @@ static int jbuf_gc(lua_State *L) {
 }
 
 static void jb_add(lua_State *L, jbuf *b, const char *s, size_t len) {
+  if (len == 0) return;
   if (b->cap - b->n < len) {
     size_t cap = b->cap ? b->cap : 256;
     while (cap - b->n < len) cap *= 2;
@@ -182,7 +183,7 @@ static void jb_value(lua_State *L, jbuf *b, int idx, int depth) {
     k++;
     lua_pop(L, 1);
   }
-  qsort(keys, count, sizeof *keys, jkey_cmp);
+  if (count > 1) qsort(keys, count, sizeof *keys, jkey_cmp);
   jb_char(L, b, '{');
   for (size_t i = 0; i < count; i++) {
     if (i > 0) jb_char(L, b, ',');
