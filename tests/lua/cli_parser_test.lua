@@ -47,35 +47,34 @@ T.test("usage lists every option with its default", function()
   T.contains(u, "-h, --help")
 end)
 
+-- writes dir/NAME: a script whose second line is cli.parse(arg, SPEC); returns its path
+local function script(dir, name, spec, rest)
+  local path = dir .. "/" .. name
+  T.write(path, "local cli = require 'opro.cli'\nlocal o = cli.parse(arg, " .. spec .. ")\n" .. (rest or ""))
+  return path
+end
+
 T.test("a script exits 2 on a bad flag and 0 on --help", function()
-  local dir = T.tmpdir()
-  T.write(dir .. "/s.lua", "local cli = require 'opro.cli'\n" ..
-    "local o = cli.parse(arg, { name = 's.lua', options = cli.common() })\nprint(o.steps)\n")
-  local rc, out, err = T.run(dir .. "/s.lua --steps x")
+  local s = script(T.tmpdir(), "s.lua", "{ name = 's.lua', options = cli.common() }", "print(o.steps)\n")
+  local rc, out, err = T.run(s .. " --steps x")
   T.eq(rc, 2)
   T.contains(err, "--steps expects an integer")
-  rc, out = T.run(dir .. "/s.lua --help")
+  rc, out = T.run(s .. " --help")
   T.eq(rc, 0)
   T.contains(out, "usage: opro-lua s.lua")
-  rc, out = T.run(dir .. "/s.lua --steps 4")
+  rc, out = T.run(s .. " --steps 4")
   T.eq({ rc, out }, { 0, "4\n" })
 end)
 
 T.test("a misspelt spec field or option field is an error at the script's line", function()
   local dir = T.tmpdir()
   -- runner.options { ... }, nil, {...} put the omit list into the spec by mistake once
-  T.write(dir .. "/s.lua", "local cli = require 'opro.cli'\n" ..
-    "local o = cli.parse(arg, { name = 's.lua', options = cli.common(), { 'x' } })\n")
-  local rc, _, err = T.run(dir .. "/s.lua")
+  local rc, _, err = T.run(script(dir, "s.lua", "{ name = 's.lua', options = cli.common(), { 'x' } }"))
   T.eq(rc, 1)
   T.contains(err, "s.lua:2: cli.parse: unknown option '1'")
-  T.write(dir .. "/t.lua", "local cli = require 'opro.cli'\n" ..
-    "local o = cli.parse(arg, { name = 't.lua', sumary = 'x', options = {} })\n")
-  rc, _, err = T.run(dir .. "/t.lua")
+  rc, _, err = T.run(script(dir, "t.lua", "{ name = 't.lua', sumary = 'x', options = {} }"))
   T.contains(err, "t.lua:2: cli.parse: unknown option 'sumary' (did you mean 'summary'?)")
-  T.write(dir .. "/u.lua", "local cli = require 'opro.cli'\n" ..
-    "local o = cli.parse(arg, { name = 'u.lua', options = { { 'n', 'integer', 'n', defualt = 3 } } })\n")
-  rc, _, err = T.run(dir .. "/u.lua")
+  rc, _, err = T.run(script(dir, "u.lua", "{ name = 'u.lua', options = { { 'n', 'integer', 'n', defualt = 3 } } }"))
   T.contains(err, "u.lua:2: cli.parse: --n: unknown option 'defualt' (did you mean 'default'?)")
 end)
 
