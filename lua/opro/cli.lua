@@ -10,6 +10,8 @@
 -- Types: string, integer, number, boolean, list (comma-separated strings);
 -- an option may carry choices = {...}, min = N (>= N) or above = N (> N).
 -- Errors name the flag and exit 2 with a usage hint; --help prints usage.
+local options = require "opro.options"
+
 local M = {}
 
 --- The flags every example shares (OPRO's usual knobs).
@@ -83,21 +85,22 @@ function M.usage(spec)
   return table.concat(lines, "\n") .. "\n"
 end
 
---- Parses argv (a list; `arg` works). Returns the options table, with
--- `opts._` holding the positional arguments. On --help prints usage and
--- exits 0; on a bad flag prints the error and exits 2 (or, with
--- spec.raise = true, returns nil, message — for tests).
 -- the fields of a spec and of one of its options (see the top of this file)
 local SPEC_KEYS = { "name", "summary", "options", "raise" }
 local OPTION_KEYS = { 1, 2, 3, "default", "required", "choices", "min", "above" }
 
+--- Parses argv (a list; `arg` works). Returns the options table, with
+-- `opts._` holding the positional arguments. On --help prints usage and
+-- exits 0; on a bad flag prints the error and exits 2 (or, with
+-- spec.raise = true, returns nil, message — for tests).
+
 function M.parse(argv, spec)
   if type(spec) ~= "table" or type(spec.options) ~= "table" then error("cli.parse: spec.options required", 2) end
-  require("opro.options").check(spec, SPEC_KEYS, "cli.parse", nil, 2)
+  options.check(spec, SPEC_KEYS, "cli.parse", nil, 2)
   local byname = {}
   for _, o in ipairs(spec.options) do
     if not types[o[2]] then error("cli.parse: unknown type " .. tostring(o[2]) .. " for --" .. tostring(o[1]), 2) end
-    require("opro.options").check(o, OPTION_KEYS, "cli.parse: --" .. tostring(o[1]), nil, 2)
+    options.check(o, OPTION_KEYS, "cli.parse: --" .. tostring(o[1]), nil, 2)
     byname[o[1]] = o
   end
   local function fail(msg)

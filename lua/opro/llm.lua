@@ -559,6 +559,11 @@ local function hit_usage(c)
   return { input_tokens = tonumber(u.input_tokens) or 0, output_tokens = tonumber(u.output_tokens) or 0 }
 end
 
+-- the message of choice j of a response that came without text
+local function no_text_message(self, j, c)
+  return fmt("opro.llm %s %s: choice %d has no text (%s)", self.provider, self.model, j, c.no_text)
+end
+
 --- Asks for one answer. prompt: a string (one user message) or a list of
 -- {role=, content=}. opts: temperature, max_tokens, top_p, stop, seed,
 -- sample, cache, stream, extra, timeout. Returns text, info or nil,
@@ -582,8 +587,7 @@ function LLM:chat(prompt, opts)
   info.key = keys and keys[1]
   if choices[1].no_text then   -- a server that sent more choices than asked, the first without text
     info.no_text = true
-    return nil, fmt("opro.llm %s %s: choice 1 has no text (%s)", self.provider, self.model, choices[1].no_text),
-      "bad_response", info
+    return nil, no_text_message(self, 1, choices[1]), "bad_response", info
   end
   return choices[1].text, info
 end
@@ -635,6 +639,11 @@ function LLM:chat_n(prompt, n, opts)
     for i = 1, n do missing[i] = i end
   end
   local first_msg, first_code
+  -- a choice paid for but without text: left out like a failed one
+  local function no_text_error(m, i)
+    first_msg, first_code = first_msg or m, first_code or "bad_response"
+    total.errors[#total.errors + 1] = { index = i, message = m, code = "bad_response", no_text = true }
+  end
   if #missing > 0 then
     total.cached = false
     if self.native_n and #missing > 1 then
@@ -647,9 +656,7 @@ function LLM:chat_n(prompt, n, opts)
         for j, i in ipairs(missing) do
           local c = choices[j]
           if c and c.no_text then   -- paid for, but no answer: left out like a failed one
-            local m = fmt("opro.llm %s %s: choice %d has no text (%s)", self.provider, self.model, j, c.no_text)
-            first_msg, first_code = first_msg or m, first_code or "bad_response"
-            total.errors[#total.errors + 1] = { index = i, message = m, code = "bad_response", no_text = true }
+            no_text_error(no_text_message(self, j, c), i)
           elseif c then
             results[i] = { text = c.text, finish_reason = c.finish_reason, request_id = info.request_id }
           else
@@ -686,9 +693,7 @@ function LLM:chat_n(prompt, n, opts)
         local c = r[1] and r[1][1]
         if c and c.no_text then   -- more choices than asked, the first without text
           add_info(total, r[2])
-          local m = fmt("opro.llm %s %s: choice 1 has no text (%s)", self.provider, self.model, c.no_text)
-          first_msg, first_code = first_msg or m, first_code or "bad_response"
-          total.errors[#total.errors + 1] = { index = i, message = m, code = "bad_response", no_text = true }
+          no_text_error(no_text_message(self, 1, c), i)
         elseif c then
           results[i] = { text = c.text, finish_reason = c.finish_reason, request_id = r[2].request_id }
           add_info(total, r[2])

@@ -19,7 +19,8 @@ function M.distance(a, b)
   return prev[#b]
 end
 
---- A set {name=true} from a list of names (a set is returned as it is).
+--- A set {name=true} from a list of names (a set is returned as it is;
+-- a table with [1] is a list, so pass names that include integers as a list).
 function M.set(names)
   if names[1] == nil then return names end
   local s = {}
