@@ -92,6 +92,7 @@ http_request *http_new(sched *S, const char *url) {
   curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
   curl_easy_setopt(r->easy, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  sched_curl_setup(S, r->easy);
   /* no "Expect: 100-continue" round trip before large bodies */
   r->headers = curl_slist_append(NULL, "Expect:");
   return r;

@@ -1,14 +1,18 @@
 /* sched: tasks (Lua coroutines), timers and the event loop. See sched.h. */
 #include "sched.h"
 
+#include <errno.h>
 #include <lauxlib.h>
 #include <math.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SCHED_KEY  "opro.sched"
 #define LIVE_KEY   "opro.tasks.live"     /* lightuserdata(task*) -> task userdata */
@@ -38,12 +42,12 @@ struct sched {
   unsigned long next_id;
   int live;                  /* tasks not yet finished */
   int transfers;             /* curl transfers in flight */
-  sched_fd *fds;             /* extra fds polled with curl_multi_poll */
-  int nfds;
-  struct curl_waitfd *wbuf;  /* poll arrays, grown as needed */
-  struct pollfd *pbuf;
-  sched_fd **obuf;
-  int wcap;
+  int nfds;                  /* extra fds registered (sched_fd) */
+  int epfd;                  /* epoll set: curl's sockets, extra fds, wakefd */
+  int wakefd;                /* eventfd written by sched_interrupt */
+  double curl_due;           /* when curl wants its timeout action; < 0: never */
+  unsigned char *sock;       /* per fd: how a curl socket is in the epoll set */
+  int nsock;
   task *main;
   int exit_status;
   volatile sig_atomic_t interrupted;
@@ -456,72 +460,140 @@ static void on_signal(int sig) {
   signal(SIGINT, SIG_DFL);   /* a second Ctrl-C ends the process at once */
 }
 
-/* ---- extra fds ---- */
+/* ---- the epoll set ----
+ * epoll_event.data.u64 says what an fd is: a sched_fd's address (8-byte
+ * aligned, low bit 0), a curl socket as (fd << 1) | 1, or WAKE_TAG. Curl
+ * is driven by curl_multi_socket_action: its socket callback keeps the set
+ * in step with the sockets it wants watched, its timer callback says when
+ * it wants a timeout action, and a ready socket is handed back with the
+ * events epoll saw (so curl does not poll it again). */
+
+#define WAKE_TAG ((uint64_t)2)
+#define CURL_TAG(fd) (((uint64_t)(unsigned)(fd) << 1) | 1u)
+
+static uint32_t epoll_bits(int curl_what) {
+  uint32_t ev = 0;
+  if (curl_what == CURL_POLL_IN || curl_what == CURL_POLL_INOUT) ev |= EPOLLIN;
+  if (curl_what == CURL_POLL_OUT || curl_what == CURL_POLL_INOUT) ev |= EPOLLOUT;
+  return ev;
+}
+
+/* Adds fd to the set or changes its events (an fd the kernel dropped when
+ * it was closed is added again). */
+static int ep_set(sched *S, int fd, uint32_t events, uint64_t data, int known) {
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = events;
+  ev.data.u64 = data;
+  int op = known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (epoll_ctl(S->epfd, op, fd, &ev) == 0) return 0;
+  if (op == EPOLL_CTL_MOD && errno == ENOENT) return epoll_ctl(S->epfd, EPOLL_CTL_ADD, fd, &ev);
+  if (op == EPOLL_CTL_ADD && errno == EEXIST) return epoll_ctl(S->epfd, EPOLL_CTL_MOD, fd, &ev);
+  return -1;
+}
+
+/* A curl socket's entry in S->sock: SOCK_IN_SET with the epoll events it
+ * is registered for, and SOCK_IDLE once curl stopped watching it. An idle
+ * connection (kept by curl for reuse) stays registered for EPOLLIN, so
+ * reusing it costs no epoll_ctl; if it turns readable while idle (the
+ * server closed it) it leaves the set then. Curl closes its sockets
+ * through on_curl_close, which takes them out of the set first. */
+#define SOCK_IN_SET 0x80u
+#define SOCK_IDLE 0x40u
+#define SOCK_EVENTS (EPOLLIN | EPOLLOUT)
+
+static unsigned char *sock_entry(sched *S, int fd) {
+  if (fd < 0) return NULL;
+  if (fd >= S->nsock) {
+    int n = S->nsock ? S->nsock : 64;
+    while (n <= fd) n *= 2;
+    unsigned char *g = realloc(S->sock, (size_t)n);
+    if (!g) return NULL;
+    memset(g + S->nsock, 0, (size_t)(n - S->nsock));
+    S->sock = g;
+    S->nsock = n;
+  }
+  return &S->sock[fd];
+}
+
+static void sock_forget(sched *S, int fd) {
+  if (fd >= 0 && fd < S->nsock && (S->sock[fd] & SOCK_IN_SET)) {
+    epoll_ctl(S->epfd, EPOLL_CTL_DEL, fd, NULL);
+    S->sock[fd] = 0;
+  }
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
+  sched *S = userp;
+  (void)easy;
+  (void)socketp;
+  unsigned char *e = sock_entry(S, s);
+  if (what == CURL_POLL_REMOVE) {
+    if (!e) return 0;
+    if ((*e & SOCK_IN_SET) && (*e & SOCK_EVENTS) == EPOLLIN) *e |= SOCK_IDLE;
+    else sock_forget(S, s);     /* an idle socket is writable: never keep EPOLLOUT */
+    return 0;
+  }
+  uint32_t want = epoll_bits(what);
+  if (!e) return ep_set(S, s, want, CURL_TAG(s), 0) == 0 ? 0 : -1;
+  if ((*e & SOCK_IN_SET) && (*e & SOCK_EVENTS) == want) {
+    *e &= (unsigned char)~SOCK_IDLE;
+    return 0;
+  }
+  if (ep_set(S, s, want, CURL_TAG(s), (*e & SOCK_IN_SET) != 0) != 0) {
+    *e = 0;
+    return -1;
+  }
+  *e = (unsigned char)(SOCK_IN_SET | want);
+  return 0;
+}
+
+static int on_curl_close(void *clientp, curl_socket_t s) {
+  sock_forget(clientp, s);
+  return close(s);
+}
+
+void sched_curl_setup(sched *S, CURL *easy) {
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_curl_close);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, S);
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+  sched *S = userp;
+  (void)multi;
+  S->curl_due = timeout_ms < 0 ? -1.0 : sched_now() + (double)timeout_ms / 1000.0;
+  return 0;
+}
 
 void sched_fd_add(sched *S, sched_fd *f) {
   if (f->registered) return;
-  f->next = S->fds;
-  S->fds = f;
+  if (f->fd >= 0 && f->fd < S->nsock) S->sock[f->fd] = 0;   /* a number curl used before */
+  uint32_t ev = ((f->events & CURL_WAIT_POLLIN) ? EPOLLIN : 0) | ((f->events & CURL_WAIT_POLLOUT) ? EPOLLOUT : 0);
+  if (ep_set(S, f->fd, ev, (uint64_t)(uintptr_t)f, 0) != 0) {
+    fprintf(stderr, "opro-lua: cannot watch fd %d: %s\n", f->fd, strerror(errno));
+  }
   f->registered = 1;
   S->nfds++;
 }
 
 void sched_fd_remove(sched *S, sched_fd *f) {
   if (!f->registered) return;
-  for (sched_fd **pp = &S->fds; *pp; pp = &(*pp)->next) {
-    if (*pp == f) { *pp = f->next; break; }
-  }
+  epoll_ctl(S->epfd, EPOLL_CTL_DEL, f->fd, NULL);
   f->registered = 0;
-  f->next = NULL;
   S->nfds--;
-}
-
-/* Polls curl and the extra fds; then calls the ready fds' callbacks. */
-static void poll_all(sched *S, int timeout_ms) {
-  if (S->nfds > S->wcap) {
-    int cap = S->nfds * 2;
-    struct curl_waitfd *nw = realloc(S->wbuf, (size_t)cap * sizeof *nw);
-    if (nw) S->wbuf = nw;
-    sched_fd **no = realloc(S->obuf, (size_t)cap * sizeof *no);
-    if (no) S->obuf = no;
-    struct pollfd *np = realloc(S->pbuf, (size_t)cap * sizeof *np);
-    if (np) S->pbuf = np;
-    if (nw && no && np) S->wcap = cap;
-  }
-  struct curl_waitfd *w = S->wbuf;
-  sched_fd **owner = S->obuf;
-  unsigned n = 0;
-  for (sched_fd *f = S->fds; f && (int)n < S->wcap; f = f->next) {
-    w[n].fd = f->fd;
-    w[n].events = f->events;
-    w[n].revents = 0;
-    owner[n++] = f;
-  }
-  curl_multi_poll(S->multi, n ? w : NULL, n, timeout_ms, NULL);
-  if (n == 0) return;
-  /* curl reports only IN/OUT/PRI: ask poll() for the exact events (a
-   * pipe's closed end is POLLHUP without POLLIN) */
-  struct pollfd *p = S->pbuf;
-  for (unsigned i = 0; i < n; i++) {
-    p[i].fd = w[i].fd;
-    p[i].events = (short)(((w[i].events & CURL_WAIT_POLLIN) ? POLLIN : 0) |
-                          ((w[i].events & CURL_WAIT_POLLOUT) ? POLLOUT : 0));
-    p[i].revents = 0;
-  }
-  if (poll(p, n, 0) <= 0) return;
-  for (unsigned i = 0; i < n; i++) {
-    if (p[i].revents && owner[i]->registered) owner[i]->ready(owner[i], p[i].revents);
-  }
 }
 
 void sched_interrupt(sched *S) {
   S->interrupted = 1;
-  if (S->multi) curl_multi_wakeup(S->multi);
+  if (S->wakefd >= 0) {
+    uint64_t one = 1;
+    ssize_t w = write(S->wakefd, &one, sizeof one);   /* async-signal-safe */
+    (void)w;
+  }
 }
 
+/* Completed transfers: hands each to its owner. */
 static void drain_curl(sched *S) {
-  int running = 0;
-  curl_multi_perform(S->multi, &running);
   CURLMsg *m;
   int left;
   while ((m = curl_multi_info_read(S->multi, &left))) {
@@ -531,6 +603,61 @@ static void drain_curl(sched *S) {
     CURLcode rc = m->data.result;
     if (x && x->done) x->done(x, rc);
   }
+}
+
+static void curl_timeout_due(sched *S) {
+  if (S->curl_due < 0 || S->curl_due > sched_now()) return;
+  int running = 0;
+  S->curl_due = -1.0;     /* the action sets the next one */
+  curl_multi_socket_action(S->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+}
+
+/* Waits up to timeout_ms for an fd, then runs curl's socket and timeout
+ * actions and the ready fds' callbacks. */
+#define EVENTS_MAX 64
+static void wait_events(sched *S, int timeout_ms) {
+  /* transfers added since the last wait start now (curl asked for a
+   * timeout action at once), before blocking */
+  if (S->curl_due >= 0 && S->curl_due <= sched_now()) {
+    curl_timeout_due(S);
+    drain_curl(S);
+    if (S->ready_head) timeout_ms = 0;
+  }
+  if (S->curl_due >= 0) {
+    double d = S->curl_due - sched_now();
+    int cms = d <= 0 ? 0 : (int)ceil(d * 1000.0);
+    if (cms < timeout_ms) timeout_ms = cms;
+  }
+  struct epoll_event evs[EVENTS_MAX];
+  int n = epoll_wait(S->epfd, evs, EVENTS_MAX, timeout_ms);
+  for (int i = 0; i < n; i++) {
+    uint64_t tag = evs[i].data.u64;
+    uint32_t e = evs[i].events;
+    if (tag == WAKE_TAG) {
+      uint64_t v;
+      ssize_t r = read(S->wakefd, &v, sizeof v);
+      (void)r;
+    } else if (tag & 1u) {
+      int fd = (int)(tag >> 1);
+      if (fd < S->nsock && (S->sock[fd] & SOCK_IDLE)) {   /* an idle connection closed */
+        sock_forget(S, fd);
+        continue;
+      }
+      int mask = 0;
+      if (e & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) mask |= CURL_CSELECT_IN;
+      if (e & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+      if (e & EPOLLERR) mask |= CURL_CSELECT_ERR;
+      int running = 0;
+      curl_multi_socket_action(S->multi, fd, mask, &running);
+    } else {
+      sched_fd *f = (sched_fd *)(uintptr_t)tag;
+      /* an earlier callback may have removed it (the owner is not freed
+       * inside the loop, see sched.h) */
+      if (f->registered) f->ready(f, (short)(e & (EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR)));
+    }
+  }
+  curl_timeout_due(S);
+  if (S->transfers > 0) drain_curl(S);
 }
 
 int sched_run(sched *S) {
@@ -565,8 +692,7 @@ int sched_run(sched *S) {
       timeout_ms = d <= 0 ? 0 : (int)ceil(d * 1000.0);
       if (timeout_ms > 1000) timeout_ms = 1000;
     }
-    if (S->transfers > 0 || S->nfds > 0 || timeout_ms > 0) poll_all(S, timeout_ms);
-    if (S->transfers > 0) drain_curl(S);
+    if (S->transfers > 0 || S->nfds > 0 || timeout_ms > 0) wait_events(S, timeout_ms);
     fire_timers(S);
   }
   /* the main task's error, then errors nobody waited for */
@@ -605,8 +731,21 @@ sched *sched_new(lua_State *L) {
   if (!S) return NULL;
   S->L = L;
   *(task **)lua_getextraspace(L) = NULL;   /* copied into every new thread */
-  S->multi = curl_multi_init();
-  if (!S->multi) { free(S); return NULL; }
+  S->curl_due = -1.0;
+  S->wakefd = -1;
+  S->epfd = epoll_create1(EPOLL_CLOEXEC);
+  S->multi = S->epfd >= 0 ? curl_multi_init() : NULL;
+  if (!S->multi) {
+    if (S->epfd >= 0) close(S->epfd);
+    free(S);
+    return NULL;
+  }
+  curl_multi_setopt(S->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+  curl_multi_setopt(S->multi, CURLMOPT_SOCKETDATA, S);
+  curl_multi_setopt(S->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+  curl_multi_setopt(S->multi, CURLMOPT_TIMERDATA, S);
+  S->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (S->wakefd >= 0) ep_set(S, S->wakefd, EPOLLIN, WAKE_TAG, 0);
   lua_pushlightuserdata(L, S);
   lua_setfield(L, LUA_REGISTRYINDEX, SCHED_KEY);
   lua_newtable(L);
@@ -620,10 +759,10 @@ void sched_free(sched *S) {
   if (!S) return;
   for (size_t i = 0; i < S->nheap; i++) free(S->heap[i]);
   free(S->heap);
-  free(S->wbuf);
-  free(S->obuf);
-  free(S->pbuf);
   if (S->multi) curl_multi_cleanup(S->multi);
+  if (S->wakefd >= 0) close(S->wakefd);
+  if (S->epfd >= 0) close(S->epfd);
+  free(S->sock);
   free(S);
 }
 

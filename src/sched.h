@@ -46,6 +46,9 @@ sched *sched_new(lua_State *L);
 void sched_free(sched *S);
 sched *sched_get(lua_State *L);
 CURLM *sched_curl(sched *S);
+/* Options every easy handle on sched_curl() needs (curl's sockets are
+ * closed through the loop, which watches them). */
+void sched_curl_setup(sched *S, CURL *easy);
 
 /* Creates a task running the function at the top of L's stack with the
  * `nargs` values below... (function, args) are popped from L and the task
@@ -86,10 +89,10 @@ void sched_transfer_added(sched *S);    /* count of transfers in flight */
 void sched_transfer_removed(sched *S);
 int sched_transfers(sched *S);
 
-/* Extra file descriptors polled by the loop (curl_multi_poll's extra fds),
- * for primitives that wait on pipes or pidfds (src/proc.c). `ready` is
- * called from the loop with poll(2)'s revents (POLLIN, POLLOUT, POLLHUP,
- * POLLERR);
+/* Extra file descriptors watched by the loop (in its epoll set, beside
+ * curl's sockets), for primitives that wait on pipes or pidfds
+ * (src/proc.c). `ready` is called from the loop with the events seen, as
+ * poll(2) names them (POLLIN, POLLOUT, POLLHUP, POLLERR);
  * it may remove its own sched_fd and wake tasks, and must not run Lua or
  * free another registered sched_fd. While any fd is registered the loop
  * does not report a deadlock. */
@@ -97,7 +100,6 @@ typedef struct sched_fd {
   int fd;
   short events;             /* CURL_WAIT_POLLIN and/or CURL_WAIT_POLLOUT */
   void (*ready)(struct sched_fd *f, short revents);
-  struct sched_fd *next;    /* owned by the scheduler */
   int registered;
 } sched_fd;
 void sched_fd_add(sched *S, sched_fd *f);
