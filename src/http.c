@@ -7,28 +7,46 @@
 static int inflight_now, inflight_peak;
 
 /* Easy handles are kept for reuse: connection state stays with the multi
- * handle, and a reset handle costs far less than a new one. */
+ * handle, and a reused handle costs far less than a new one. A handle whose
+ * last request had the same shape (a POST with a body, say) is reused as
+ * it is: http_start sets every option such a request varies in. Any other
+ * is reset first (curl_easy_reset) and given the fixed options again. */
 #define POOL_MAX 256
-static CURL *pool[POOL_MAX];
+enum {
+  HTTP_SHAPE_FRESH,       /* new from curl_easy_init */
+  HTTP_SHAPE_OTHER,       /* anything else: reset before the next use */
+  HTTP_SHAPE_GET,         /* a GET without a body */
+  HTTP_SHAPE_POST_BODY    /* a POST with a body */
+};
+static struct pooled {
+  CURL *easy;
+  int shape;
+} pool[POOL_MAX];
 static int npool;
 
-static CURL *easy_get(void) {
+static CURL *easy_get(int *shape) {
   if (npool > 0) {
-    CURL *e = pool[--npool];
-    curl_easy_reset(e);
-    return e;
+    npool--;
+    *shape = pool[npool].shape;
+    return pool[npool].easy;
   }
+  *shape = HTTP_SHAPE_FRESH;
   return curl_easy_init();
 }
 
-static void easy_put(CURL *e) {
+static void easy_put(CURL *e, int shape) {
   if (!e) return;
-  if (npool < POOL_MAX) pool[npool++] = e;
-  else curl_easy_cleanup(e);
+  if (npool < POOL_MAX) {
+    pool[npool].easy = e;
+    pool[npool].shape = shape;
+    npool++;
+  } else {
+    curl_easy_cleanup(e);
+  }
 }
 
 static void pool_drain(void) {
-  while (npool > 0) curl_easy_cleanup(pool[--npool]);
+  while (npool > 0) curl_easy_cleanup(pool[--npool].easy);
 }
 
 static int buf_append(http_buf *b, const char *p, size_t n) {
@@ -76,32 +94,22 @@ http_request *http_new(sched *S, const char *url) {
   if (!r) return NULL;
   r->S = S;
   r->xfer.done = on_transfer_done;
-  r->easy = easy_get();
+  r->url = url;
+  r->method = "GET";
+  r->easy = easy_get(&r->shape);
   size_t qlen = strcspn(url, "?#");
   r->url_for_errors = malloc(qlen + 1);
   if (!r->easy || !r->url_for_errors) { http_free(r); return NULL; }
   memcpy(r->url_for_errors, url, qlen);
   r->url_for_errors[qlen] = '\0';
-  curl_easy_setopt(r->easy, CURLOPT_URL, url);
-  curl_easy_setopt(r->easy, CURLOPT_PRIVATE, (char *)&r->xfer);
-  curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
-  curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
-  curl_easy_setopt(r->easy, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  sched_curl_setup(S, r->easy);
   /* no "Expect: 100-continue" round trip before large bodies */
   r->headers = curl_slist_append(NULL, "Expect:");
   return r;
 }
 
 int http_set_method(http_request *r, const char *method) {
-  if (strcmp(method, "GET") == 0) return curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L) == CURLE_OK ? 0 : -1;
-  if (strcmp(method, "POST") == 0) return curl_easy_setopt(r->easy, CURLOPT_POST, 1L) == CURLE_OK ? 0 : -1;
-  return curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK ? 0 : -1;
+  r->method = method;
+  return 0;
 }
 
 int http_add_header(http_request *r, const char *name, const char *value) {
@@ -119,21 +127,69 @@ int http_add_header(http_request *r, const char *name, const char *value) {
 }
 
 int http_set_body(http_request *r, const char *body, size_t len) {
-  if (curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK) return -1;
-  return curl_easy_setopt(r->easy, CURLOPT_COPYPOSTFIELDS, body) == CURLE_OK ? 0 : -1;
+  r->req_body = body;
+  r->req_body_len = len;
+  return 0;
 }
 
 void http_set_timeouts(http_request *r, long total_ms, long connect_ms) {
-  if (total_ms > 0) curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, total_ms);
-  if (connect_ms > 0) curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+  r->total_ms = total_ms;
+  r->connect_ms = connect_ms;
+}
+
+/* the options every request sets the same way */
+static void set_fixed(http_request *r) {
+  CURL *e = r->easy;
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  sched_curl_setup(r->S, e);
+}
+
+static int set_method(http_request *r, int shape) {
+  CURL *e = r->easy;
+  if (shape == HTTP_SHAPE_GET) return curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) == CURLE_OK ? 0 : -1;
+  int post = strcmp(r->method, "POST") == 0;
+  if (!post && curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method) != CURLE_OK) return -1;
+  if (r->req_body || post) {
+    if (curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK) return -1;
+    /* a POST without a body sends an empty one (never stdin) */
+    const char *b = r->req_body ? r->req_body : "";
+    if (curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(r->req_body ? r->req_body_len : 0)) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, b) != CURLE_OK) return -1;
+  }
+  return 0;
 }
 
 int http_start(http_request *r, void (*on_done)(http_request *, void *), void *ud) {
+  CURL *e = r->easy;
+  int shape = HTTP_SHAPE_OTHER;
+  if (strcmp(r->method, "GET") == 0 && !r->req_body) shape = HTTP_SHAPE_GET;
+  else if (strcmp(r->method, "POST") == 0 && r->req_body) shape = HTTP_SHAPE_POST_BODY;
+  int prev = r->shape;
+  r->shape = HTTP_SHAPE_OTHER;       /* until every option below is set */
+  if (shape == HTTP_SHAPE_OTHER || shape != prev) {
+    if (prev != HTTP_SHAPE_FRESH) curl_easy_reset(e);
+    set_fixed(r);
+  }
+  if (set_method(r, shape) != 0) return -1;
+  if (curl_easy_setopt(e, CURLOPT_URL, r->url) != CURLE_OK) return -1;
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)&r->xfer);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->total_ms > 0 ? r->total_ms : 0L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_ms > 0 ? r->connect_ms : 0L);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+  r->shape = shape;
+  r->url = NULL;         /* borrowed strings: not valid after the caller returns */
+  r->method = NULL;
   r->on_done = on_done;
   r->ud = ud;
-  curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
   r->started = sched_now();
-  if (curl_multi_add_handle(sched_curl(r->S), r->easy) != CURLM_OK) return -1;
+  if (curl_multi_add_handle(sched_curl(r->S), e) != CURLM_OK) return -1;
   r->running = 1;
   sched_transfer_added(r->S);
   if (++inflight_now > inflight_peak) inflight_peak = inflight_now;
@@ -153,7 +209,9 @@ void http_free(http_request *r) {
   http_abort(r);
   if (r->easy) {
     curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, NULL);  /* errbuf goes with r */
-    easy_put(r->easy);
+    curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, NULL);   /* and the header list */
+    if (r->req_body) curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, "");   /* and the body */
+    easy_put(r->easy, r->shape);
   }
   curl_slist_free_all(r->headers);
   free(r->body.data);

@@ -31,15 +31,26 @@ struct http_request {
   double started, elapsed;
   void (*on_done)(http_request *r, void *ud);
   void *ud;
+  /* what http_start applies (set by the http_set_* calls) */
+  const char *url;              /* borrowed until http_start */
+  const char *method;           /* "GET", "POST" or another, borrowed until http_start */
+  const char *req_body;         /* borrowed until the transfer ends (not copied) */
+  size_t req_body_len;
+  long total_ms, connect_ms;
+  int shape;                    /* HTTP_SHAPE_* of this request */
 };
 
-/* Creates a request for url. Returns NULL on allocation failure. */
+/* Creates a request for url (which must stay valid until http_start).
+ * Returns NULL on allocation failure. */
 http_request *http_new(sched *S, const char *url);
+/* method: "GET", "POST" or any other; must stay valid until http_start */
 int http_set_method(http_request *r, const char *method);
 int http_add_header(http_request *r, const char *name, const char *value);
+/* body: not copied; it must stay valid until the request is freed */
 int http_set_body(http_request *r, const char *body, size_t len);
 void http_set_timeouts(http_request *r, long total_ms, long connect_ms);
-/* Starts the transfer; on_done runs from the loop when it ends. */
+/* Applies the request's settings and starts the transfer; on_done runs
+ * from the loop when it ends. */
 int http_start(http_request *r, void (*on_done)(http_request *, void *), void *ud);
 /* Stops a running transfer (no callback) — safe when finished. */
 void http_abort(http_request *r);

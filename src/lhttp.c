@@ -24,23 +24,39 @@ static void on_done(http_request *r, void *ud) {
 }
 
 /* header block -> table; the last value of a repeated name wins, except
- * that repeated names are joined with ", " as RFC 9110 allows */
+ * that repeated names are joined with ", " as RFC 9110 allows. The table
+ * is made at its final size and names are lower-cased on the C stack. */
 static void push_headers(lua_State *L, const http_buf *h) {
-  lua_newtable(L);
-  if (!h->data) return;
+  if (!h->data) {
+    lua_createtable(L, 0, 0);
+    return;
+  }
   const char *p = h->data, *end = h->data + h->len;
+  int lines = 0;
+  for (const char *q = p; q < end; lines++) {
+    const char *e = memchr(q, '\n', (size_t)(end - q));
+    q = e ? e + 1 : end;
+  }
+  lua_createtable(L, 0, lines > 2 ? lines - 2 : 0);   /* not the status line and the blank line */
   /* skip the status line */
   const char *nl = memchr(p, '\n', (size_t)(end - p));
   p = nl ? nl + 1 : end;
-  luaL_Buffer name;
+  char low[128];
   while (p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
     if (!eol) eol = end;
     const char *colon = memchr(p, ':', (size_t)(eol - p));
     if (colon) {
-      luaL_buffinit(L, &name);
-      for (const char *c = p; c < colon; c++) luaL_addchar(&name, (char)tolower((unsigned char)*c));
-      luaL_pushresult(&name);
+      size_t n = (size_t)(colon - p);
+      if (n <= sizeof low) {
+        for (size_t i = 0; i < n; i++) low[i] = (char)tolower((unsigned char)p[i]);
+        lua_pushlstring(L, low, n);
+      } else {
+        luaL_Buffer name;
+        luaL_buffinit(L, &name);
+        for (const char *c = p; c < colon; c++) luaL_addchar(&name, (char)tolower((unsigned char)*c));
+        luaL_pushresult(&name);
+      }
       const char *v = colon + 1, *ve = eol;
       while (v < ve && (*v == ' ' || *v == '\t')) v++;
       while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
@@ -162,7 +178,8 @@ static int l_request(lua_State *L) {
     lua_pushliteral(L, "transport");
     return 3;
   }
-  lua_settop(L, 0);
+  /* the url, method and body strings stay on this stack until the task
+   * resumes: curl reads the body from there (not copied) */
   return sched_block(L, &p->wait, 0, NULL);
 }
 

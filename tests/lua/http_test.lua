@@ -42,6 +42,43 @@ T.test("GET by default without a body; other methods by name", function()
   T.eq(cjson.decode(resp.body).method, "DELETE")
 end)
 
+T.test("reused handles carry nothing from one request to the next (method, body, headers, timeout)", function()
+  -- one after another, so each request gets the handle the last one left
+  local seq = {
+    { method = "POST", body = "one", headers = { ["X-A"] = "1" }, timeout = 0.2 },
+    { method = "POST", body = "second body", headers = { ["X-B"] = "2" } },
+    {},
+    { method = "PUT", body = "put body" },
+    { method = "DELETE" },
+    { method = "POST" },
+    { body = "" },
+    { method = "GET" },
+    { method = "POST", body = "last" },
+  }
+  for round = 1, 2 do
+    for i, r in ipairs(seq) do
+      local what = string.format("round %d request %d", round, i)
+      local resp, err = http.request{ url = base .. "/echo", method = r.method, body = r.body, headers = r.headers,
+                                      timeout = r.timeout }
+      T.ok(resp, tostring(err) .. " " .. what)
+      local echo = cjson.decode(resp.body)
+      T.eq(echo.method, r.method or (r.body and "POST" or "GET"), what)
+      T.eq(echo.body, r.body or "", what)
+      local sent_len = echo.headers["content-length"]
+      if r.body or r.method == "POST" then
+        T.eq(sent_len, tostring(#(r.body or "")), what .. " content-length")
+      else
+        T.eq(sent_len, nil, what .. " no content-length")
+      end
+      T.eq(echo.headers["x-a"], r.headers and r.headers["X-A"] or nil, what)
+      T.eq(echo.headers["x-b"], r.headers and r.headers["X-B"] or nil, what)
+    end
+  end
+  -- a timeout set on an earlier request does not stay with the handle
+  local resp, err = http.request{ url = base .. "/sleep?ms=400" }
+  T.ok(resp, err)
+end)
+
 T.test("HTTP error statuses are responses, not failures", function()
   local resp = assert(http.request{ url = base .. "/status/429" })
   T.eq(resp.status, 429)
