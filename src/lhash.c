@@ -12,6 +12,7 @@
  *     raw (no __len, __pairs or __index). */
 #include <lauxlib.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,15 +58,32 @@ static void jb_add(lua_State *L, jbuf *b, const char *s, size_t len) {
 
 static void jb_char(lua_State *L, jbuf *b, char c) { jb_add(L, b, &c, 1); }
 
+/* whether none of the 8 bytes in x needs an escape (< 0x20, '"', '\\');
+ * the has-less-than trick is exact as a yes/no answer */
+static int clean8(uint64_t x) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  uint64_t ctl = (x - ones * 0x20) & ~x & highs;
+  uint64_t q = x ^ (ones * 0x22), bs = x ^ (ones * 0x5C);
+  q = (q - ones) & ~q & highs;
+  bs = (bs - ones) & ~bs & highs;
+  return (ctl | q | bs) == 0;
+}
+
 static void jb_quote(lua_State *L, jbuf *b, const char *s, size_t len) {
   static const char hexd[] = "0123456789abcdef";
   jb_char(L, b, '"');
   size_t run = 0; /* start of the bytes not yet copied */
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
+  size_t i = 0;
+  while (i < len) {
+    if (len - i >= 8) {   /* eight plain bytes at a time */
+      uint64_t x;
+      memcpy(&x, s + i, 8);
+      if (clean8(x)) { i += 8; continue; }
+    }
+    unsigned char c = (unsigned char)s[i++];
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    jb_add(L, b, s + run, i - run);
-    run = i + 1;
+    jb_add(L, b, s + run, i - 1 - run);
+    run = i;
     switch (c) {
       case '"': jb_add(L, b, "\\\"", 2); break;
       case '\\': jb_add(L, b, "\\\\", 2); break;
@@ -120,6 +138,7 @@ static void jb_number(lua_State *L, jbuf *b, int idx) {
 typedef struct {
   const char *s;
   size_t len;
+  int vidx; /* where its value is on the stack (small objects) */
 } jkey;
 
 /* Lua's string order in the C locale: bytewise, a prefix first */
@@ -132,6 +151,7 @@ static int jkey_cmp(const void *a, const void *b) {
 }
 
 #define JSON_MAX_DEPTH 1000
+#define JSON_SMALL_OBJECT 32
 
 static void jb_value(lua_State *L, jbuf *b, int idx, int depth) {
   switch (lua_type(L, idx)) {
@@ -173,6 +193,32 @@ static void jb_value(lua_State *L, jbuf *b, int idx, int depth) {
     return;
   }
   if (strings != count) luaL_error(L, "cache key: object keys must be strings");
+  if (count <= JSON_SMALL_OBJECT) {
+    /* keys and values side by side on the stack, sorted by index: no
+     * allocation and no second lookup of each value */
+    jkey small[JSON_SMALL_OBJECT];
+    luaL_checkstack(L, (int)(2 * count) + 4, "cache key: object");
+    int base = lua_gettop(L);
+    size_t k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {      /* ..., key, value -> ..., key, value, key */
+      lua_pushvalue(L, -2);
+      small[k].s = lua_tolstring(L, -3, &small[k].len);
+      small[k].vidx = lua_gettop(L) - 1;
+      k++;
+    }
+    if (count > 1) qsort(small, count, sizeof *small, jkey_cmp);
+    jb_char(L, b, '{');
+    for (size_t i = 0; i < count; i++) {
+      if (i > 0) jb_char(L, b, ',');
+      jb_quote(L, b, small[i].s, small[i].len);
+      jb_char(L, b, ':');
+      jb_value(L, b, small[i].vidx, depth + 1);
+    }
+    jb_char(L, b, '}');
+    lua_settop(L, base);
+    return;
+  }
   /* the keys are anchored by the table, which nothing changes meanwhile */
   jkey *keys = count ? lua_newuserdatauv(L, count * sizeof *keys, 0) : NULL;
   if (!count) lua_pushnil(L); /* keep the stack shape the same */

@@ -85,6 +85,26 @@ T.test("the fast request_text is exactly the canonical text of the request", fun
   end
 end)
 
+T.test("canonical JSON in C equals the Lua definition: escapes at every offset, objects of 0-40 keys", function()
+  -- the quoting scans 8 bytes at a time: a byte that needs an escape at
+  -- each offset of a chunk, and at the ends
+  for _, special in ipairs({ '"', "\\", "\n", "\0", "\31", "\127", "\128", "é" }) do
+    for len = 0, 20 do
+      for pos = 1, len do
+        local s = ("a"):rep(pos - 1) .. special .. ("b"):rep(len - pos)
+        T.eq(hash.canonical_json(s), key.canonical_lua(s), string.format("%q", s))
+      end
+    end
+  end
+  -- objects up to 32 keys are sorted on the stack, larger ones apart
+  for n = 0, 40 do
+    local t = {}
+    for i = 1, n do t[string.format("k%03d", (i * 7919) % 1000)] = i % 3 == 0 and { x = i } or i end
+    T.eq(hash.canonical_json(t), key.canonical_lua(t), n .. " keys")
+    T.eq(hash.canonical_json({ inner = t, list = { t, t } }), key.canonical_lua({ inner = t, list = { t, t } }), n .. " keys nested")
+  end
+end)
+
 T.test("canonical JSON in C equals the Lua definition byte for byte (random values)", function()
   T.eq(key.canonical, hash.canonical_json, "the C version is the one in use")
   local seed = 12345
