@@ -1,7 +1,16 @@
-/* sha256: FIPS 180-4 SHA-256. */
+/* sha256: FIPS 180-4 SHA-256. The compression runs on the x86 SHA
+ * extensions (SHA-NI) where the CPU has them, else in portable C; both
+ * give the same digests (tests/c/test_sha256.c checks them against each
+ * other and the NIST vectors). */
 #include "sha256.h"
 
 #include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SHA256_HAVE_SHANI 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 static const uint32_t K[64] = {
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -15,7 +24,7 @@ static const uint32_t K[64] = {
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
-static void compress(uint32_t h[8], const unsigned char *p) {
+static void compress_c(uint32_t h[8], const unsigned char *p) {
   uint32_t w[64];
   for (int i = 0; i < 16; i++)
     w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
@@ -33,6 +42,79 @@ static void compress(uint32_t h[8], const unsigned char *p) {
   }
   h[0] += a; h[1] += b; h[2] += c; h[3] += d;
   h[4] += e; h[5] += f; h[6] += g; h[7] += k;
+}
+
+#ifdef SHA256_HAVE_SHANI
+/* One block with the SHA extensions. The state is kept as ABEF and CDGH
+ * (the order sha256rnds2 wants); each group of 4 message words is
+ * X_g = msg2(msg1(X_{g-4}, X_{g-3}) + (W[t-7..t-4]), X_{g-1}). */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void compress_shani(uint32_t h[8], const unsigned char *p) {
+  const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+  __m128i tmp = _mm_loadu_si128((const __m128i *)(const void *)&h[0]);
+  __m128i st1 = _mm_loadu_si128((const __m128i *)(const void *)&h[4]);
+  tmp = _mm_shuffle_epi32(tmp, 0xB1);            /* CDAB */
+  st1 = _mm_shuffle_epi32(st1, 0x1B);            /* EFGH */
+  __m128i st0 = _mm_alignr_epi8(tmp, st1, 8);    /* ABEF */
+  st1 = _mm_blend_epi16(st1, tmp, 0xF0);         /* CDGH */
+  const __m128i abef = st0, cdgh = st1;
+  __m128i x[4];
+  for (int g = 0; g < 16; g++) {
+    __m128i w;
+    if (g < 4) {
+      w = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * g)), bswap);
+    } else {
+      __m128i a = _mm_sha256msg1_epu32(x[g & 3], x[(g + 1) & 3]);
+      a = _mm_add_epi32(a, _mm_alignr_epi8(x[(g + 3) & 3], x[(g + 2) & 3], 4));
+      w = _mm_sha256msg2_epu32(a, x[(g + 3) & 3]);
+    }
+    x[g & 3] = w;
+    __m128i m = _mm_add_epi32(w, _mm_loadu_si128((const __m128i *)(const void *)&K[4 * g]));
+    st1 = _mm_sha256rnds2_epu32(st1, st0, m);
+    m = _mm_shuffle_epi32(m, 0x0E);
+    st0 = _mm_sha256rnds2_epu32(st0, st1, m);
+  }
+  st0 = _mm_add_epi32(st0, abef);
+  st1 = _mm_add_epi32(st1, cdgh);
+  tmp = _mm_shuffle_epi32(st0, 0x1B);            /* FEBA */
+  st1 = _mm_shuffle_epi32(st1, 0xB1);            /* DCHG */
+  st0 = _mm_blend_epi16(tmp, st1, 0xF0);         /* DCBA */
+  st1 = _mm_alignr_epi8(st1, tmp, 8);            /* HGFE */
+  _mm_storeu_si128((__m128i *)(void *)&h[0], st0);
+  _mm_storeu_si128((__m128i *)(void *)&h[4], st1);
+}
+
+static int cpu_has_shani(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  if (!(c & (1u << 19)) || !(c & (1u << 9))) return 0;   /* SSE4.1, SSSE3 */
+  if (__get_cpuid_max(0, NULL) < 7) return 0;
+  __cpuid_count(7, 0, a, b, c, d);
+  return (b >> 29) & 1;                                   /* SHA */
+}
+#endif
+
+static int accel = -1;   /* -1: not yet looked at */
+
+int sha256_accelerated(void) {
+#ifdef SHA256_HAVE_SHANI
+  if (accel < 0) accel = cpu_has_shani();
+  return accel;
+#else
+  return 0;
+#endif
+}
+
+void sha256_use_portable(int yes) {
+  accel = yes ? 0 : -1;
+}
+
+static void compress(uint32_t h[8], const unsigned char *p) {
+#ifdef SHA256_HAVE_SHANI
+  if (accel < 0) accel = cpu_has_shani();
+  if (accel) { compress_shani(h, p); return; }
+#endif
+  compress_c(h, p);
 }
 
 void sha256_init(sha256_ctx *c) {

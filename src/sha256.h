@@ -15,6 +15,11 @@ typedef struct sha256_ctx {
 void sha256_init(sha256_ctx *c);
 void sha256_update(sha256_ctx *c, const void *data, size_t len);
 void sha256_final(sha256_ctx *c, unsigned char out[32]);
+/* Whether the SHA extensions are in use (x86-64 CPUs that have them). */
+int sha256_accelerated(void);
+/* yes: the portable code from now on (tests compare the two); 0: the
+ * best the CPU offers again. */
+void sha256_use_portable(int yes);
 /* One call: hex digest (64 characters and a NUL) of data. */
 void sha256_hex(const void *data, size_t len, char out[65]);
 
