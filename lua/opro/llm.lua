@@ -13,7 +13,6 @@
 local http = require "opro.core.http"
 local core = require "opro.core.task"
 local cjson = require "cjson"
-local cjson_safe = require "cjson.safe"
 local sync = require "opro.sync"
 local retry = require "opro.llm.retry"
 local ratelimit = require "opro.llm.ratelimit"
@@ -22,7 +21,9 @@ local keymod = require "opro.llm.key"
 local sse = require "opro.llm.sse"
 
 local request, now, sleep = http.request, core.now, core.sleep
-local decode = cjson_safe.decode
+-- replies and cache entries: the values cjson makes, each table made at
+-- its final size (src/ljson.c)
+local decode = require("opro.core.json").decode
 local type, pairs, ipairs, tostring, error, setmetatable = type, pairs, ipairs, tostring, error, setmetatable
 
 -- Request bodies (and cache entries) as canonical JSON, keys sorted: the
@@ -358,7 +359,6 @@ end
 local function exchange(self, S, url, body, est_tokens, parse, timeout)
   local attempts, retries = 0, 0
   local t0 = now()
-  local st = {}
   local max_retries = self.max_retries
   local status, raw, headers, msg, code, http_time
   while true do
@@ -378,9 +378,8 @@ local function exchange(self, S, url, body, est_tokens, parse, timeout)
       if status >= 200 and status < 300 then
         local out, perr, can_retry, pcode = parse(raw)
         if out then
-          st.status, st.body, st.headers, st.attempts, st.retries = status, raw, headers, attempts, retries
-          st.latency, st.http_time = now() - t0, http_time
-          return out, st
+          return out, { status = status, body = raw, headers = headers, attempts = attempts, retries = retries,
+                        latency = now() - t0, http_time = http_time }
         end
         msg, code = perr, pcode or "bad_response"
         retryable = can_retry and retry.retryable(status, "bad_response", headers)
@@ -403,8 +402,8 @@ local function exchange(self, S, url, body, est_tokens, parse, timeout)
       end
     end
     if not delay then
-      st.status, st.body, st.headers, st.attempts, st.retries = status, raw, headers, attempts, retries
-      st.latency, st.http_time = now() - t0, http_time
+      local st = { status = status, body = raw, headers = headers, attempts = attempts, retries = retries,
+                   latency = now() - t0, http_time = http_time }
       local m = fmt("opro.llm %s %s: %s (%d attempt%s)", self.provider, self.model, msg, attempts,
         attempts == 1 and "" or "s")
       return nil, scrub(S, m), code, st
@@ -529,7 +528,8 @@ local function request_chat(self, messages, chars, p, n, keys)
     end
   end
   local cache = keys and self.cache
-  if cache and cache.atomically then cache:atomically(keep) else keep() end
+  if cache and cache.atomically then cache:atomically(keep)
+  elseif keys or self.on_call then keep() end
   return out.choices, info
 end
 

@@ -376,12 +376,12 @@ end
 
 for _, r in ipairs {
   { mode = "nonjson", code = "bad_response",
-    msg = "the response is not valid JSON (Expected value but found invalid token at character 1; 41 bytes: <html><body>502 Bad Gateway</body></html>)" },
+    msg = "the response is not valid JSON (expected a value at byte 1, found '<'; 41 bytes: <html><body>502 Bad Gateway</body></html>)" },
   { mode = "nochoices", code = "bad_response", msg = "the response has no choices" },
   { mode = "nullcontent", code = "bad_response",
     msg = "choice 1 has no text (message.content is null; finish_reason content_filter)" },
   { mode = "odderror500", code = "http_500", msg = "HTTP 500: an error of unexpected shape: [\"upstream\",17]" },
-  { mode = "truncated", code = "bad_response", msg = "the response is not valid JSON (Expected value but found unexpected end of string" },
+  { mode = "truncated", code = "bad_response", msg = "the response is not valid JSON (unexpected end of input at byte " },
   { mode = "shortbody", code = "reset", msg = "http: Transferred a partial file: transfer closed with" },
 } do
   rows[#rows + 1] = { name = "reply in opro.optimize: " .. r.mode, cmd = OPT .. r.mode, rc = 1,
@@ -398,7 +398,7 @@ for _, row in ipairs(rows) do process_row(row) end
 
 local KEY = "sk-fixture-0123456789abcdef"
 for _, r in ipairs {
-  { mode = "nonjson", code = "bad_response", msg = "the response is not valid JSON (Expected value but found invalid token at character 1; 41 bytes: <html><body>502 Bad Gateway</body></html>)" },
+  { mode = "nonjson", code = "bad_response", msg = "the response is not valid JSON (expected a value at byte 1, found '<'; 41 bytes: <html><body>502 Bad Gateway</body></html>)" },
   { mode = "jsonarray", code = "bad_response", msg = "the response has no choices" },
   { mode = "nochoices", code = "bad_response", msg = "the response has no choices" },
   { mode = "nullcontent", code = "bad_response", msg = "choice 1 has no text (message.content is null; finish_reason content_filter)" },
@@ -406,12 +406,12 @@ for _, r in ipairs {
     msg = "choice 1 has no text (message.content is null; refusal: I can't help with that.; finish_reason stop)" },
   { mode = "odderror", code = "bad_response", msg = "an error of unexpected shape: {" },
   { mode = "odderror500", code = "http_500", msg = "HTTP 500: an error of unexpected shape: [\"upstream\",17]" },
-  { mode = "truncated", code = "bad_response", msg = "the response is not valid JSON (Expected value but found unexpected end of string" },
+  { mode = "truncated", code = "bad_response", msg = "the response is not valid JSON (unexpected end of input at byte " },
   { mode = "shortbody", code = "reset", msg = "http: Transferred a partial file: transfer closed with" },
   { mode = "sse_nodone", code = "bad_response", msg = "the stream ended without [DONE]", stream = true },
   { mode = "sse_error", code = "stream_error", msg = "error event in the stream: overloaded mid-stream (server_error)", stream = true },
   { mode = "sse_badjson", code = "bad_response", msg = "a stream event is not valid JSON: {\"choices\": [", stream = true },
-  { mode = "nonjson", provider = "anthropic", code = "bad_response", msg = "the response is not valid JSON (Expected value" },
+  { mode = "nonjson", provider = "anthropic", code = "bad_response", msg = "the response is not valid JSON (expected a value at byte 1" },
 } do
   local provider = r.provider or "openai"
   T.test(string.format("reply to llm:chat (%s%s): %s", provider, r.stream and ", stream" or "", r.mode), function()

@@ -2,6 +2,7 @@
 -- x-api-key and anthropic-version; system text at the top level; the answer
 -- in content blocks; 529 "overloaded" is retried like any status >= 500).
 local cjson = require "cjson"
+local decode = require("opro.core.json").decode
 local openai = require "opro.llm.openai"
 
 local null = cjson.null
@@ -107,8 +108,8 @@ function M.parse_stream(events)
   local parts, usage, id, stop = {}, { input_tokens = 0, output_tokens = 0 }, nil, nil
   local done, tools = false, false
   for _, ev in ipairs(events) do
-    local ok, obj = pcall(cjson.decode, ev.data)
-    if not ok or type(obj) ~= "table" then
+    local obj = decode(ev.data)
+    if type(obj) ~= "table" then
       return nil, "a stream event is not valid JSON: " .. (tostring(ev.data):sub(1, 80):gsub("%s+", " ")), true
     end
     local t = obj.type or ev.event

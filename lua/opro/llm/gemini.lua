@@ -1,6 +1,7 @@
 --- opro.llm.gemini: Google's Gemini API (generateContent, batchEmbedContents;
 -- the key goes in the x-goog-api-key header, never in the URL).
 local cjson = require "cjson"
+local decode = require("opro.core.json").decode
 local openai = require "opro.llm.openai"
 
 local null = cjson.null
@@ -154,8 +155,8 @@ function M.parse_stream(events)
   local parts, finish, usage, id, blocked = {}, nil, nil, nil, nil
   local calls, cats = false, {}
   for _, ev in ipairs(events) do
-    local ok, obj = pcall(cjson.decode, ev.data)
-    if not ok or type(obj) ~= "table" then
+    local obj = decode(ev.data)
+    if type(obj) ~= "table" then
       return nil, "a stream event is not valid JSON: " .. (tostring(ev.data):sub(1, 80):gsub("%s+", " ")), true
     end
     if obj.error ~= nil and obj.error ~= null then

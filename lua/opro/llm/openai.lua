@@ -3,6 +3,7 @@
 -- differences are tolerated: `error` as a string or with an integer
 -- `code`, no `usage`, `n` ignored (fewer choices than asked), SSE pings.
 local cjson = require "cjson"
+local decode = require("opro.core.json").decode
 
 local null = cjson.null
 
@@ -145,8 +146,8 @@ function M.parse_stream(events)
   local done = false
   for _, ev in ipairs(events) do
     if ev.data == "[DONE]" then done = true; break end
-    local ok, obj = pcall(cjson.decode, ev.data)
-    if not ok or type(obj) ~= "table" then
+    local obj = decode(ev.data)
+    if type(obj) ~= "table" then
       return nil, "a stream event is not valid JSON: " .. (tostring(ev.data):sub(1, 80):gsub("%s+", " ")), true
     end
     if ev.event == "error" or (obj.error ~= nil and obj.error ~= null) then

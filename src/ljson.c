@@ -1,0 +1,401 @@
+/* opro.core.json: a JSON decoder for server replies and cache entries.
+ *   value = json.decode(s)   or nil, message
+ * It makes the values lua-cjson's decode makes (objects and arrays are
+ * tables, null is cjson.null, a NULL light userdata, every number is a
+ * float) and is as lenient as cjson: control characters inside strings,
+ * leading zeros, "1.", "-.5", NaN, Infinity and -Infinity (Python's
+ * json module writes them) are accepted, and a NUL byte is read as any
+ * other byte (cjson stops the text there). A UTF-16 surrogate escape without its pair
+ * becomes U+FFFD instead of failing the reply. Nesting deeper than 1000
+ * is an error, as in cjson.
+ *
+ * Why not cjson: decoding is most of an LLM call's client-side work, and
+ * cjson grows each table key by key (a rehash at 1, 2, 4, 8... entries).
+ * Here the members of an object or array are gathered on the Lua stack and
+ * the table is created at its final size. */
+#include <lauxlib.h>
+#include <locale.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define JSON_MAX_DEPTH 1000
+#define JSON_CHUNK 2048      /* members one table gathers on the stack before a flush */
+#define JSON_PENDING 16384   /* stack slots all tables together may gather (the
+                                Lua stack must stay far from LUAI_MAXSTACK: a
+                                thread that reaches it cannot grow its stack
+                                again until the collector shrinks it) */
+
+typedef struct {
+  lua_State *L;
+  const char *start, *p, *end;
+  int depth;
+  int pending;            /* stack slots gathered by the open tables */
+  char err[160];
+} jparser;
+
+static int fail(jparser *J, const char *at, const char *what) {
+  size_t pos = (size_t)(at - J->start) + 1;
+  if (at >= J->end) {
+    snprintf(J->err, sizeof J->err, "unexpected end of input at byte %zu (%s)", pos, what);
+  } else {
+    unsigned char c = (unsigned char)*at;
+    if (c >= 0x20 && c < 0x7f)
+      snprintf(J->err, sizeof J->err, "%s at byte %zu, found '%c'", what, pos, c);
+    else
+      snprintf(J->err, sizeof J->err, "%s at byte %zu, found byte 0x%02x", what, pos, c);
+  }
+  return -1;
+}
+
+static void skip_ws(jparser *J) {
+  const char *p = J->p, *e = J->end;
+  while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+  J->p = p;
+}
+
+static int literal(jparser *J, const char *word, size_t n) {
+  if ((size_t)(J->end - J->p) < n || memcmp(J->p, word, n) != 0) return fail(J, J->p, "expected a value");
+  J->p += n;
+  return 0;
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* the 4 hex digits at p, or -1 */
+static long hex4(const char *p, const char *end) {
+  if (end - p < 4) return -1;
+  long v = 0;
+  for (int i = 0; i < 4; i++) {
+    int h = hexval((unsigned char)p[i]);
+    if (h < 0) return -1;
+    v = (v << 4) | h;
+  }
+  return v;
+}
+
+static char *put_utf8(char *o, unsigned long cp) {
+  if (cp < 0x80) {
+    *o++ = (char)cp;
+  } else if (cp < 0x800) {
+    *o++ = (char)(0xC0 | (cp >> 6));
+    *o++ = (char)(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    *o++ = (char)(0xE0 | (cp >> 12));
+    *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+    *o++ = (char)(0x80 | (cp & 0x3F));
+  } else {
+    *o++ = (char)(0xF0 | (cp >> 18));
+    *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+    *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+    *o++ = (char)(0x80 | (cp & 0x3F));
+  }
+  return o;
+}
+
+/* J->p is at the opening quote; pushes the string. An escape never
+ * decodes to more bytes than it is written with, so the result fits in
+ * the quoted length. */
+static int parse_string(jparser *J) {
+  const char *s = J->p + 1, *p = s, *e = J->end;
+  int escapes = 0;
+  for (;;) {
+    while (p < e && *p != '"' && *p != '\\') p++;
+    if (p >= e) return fail(J, p, "unterminated string");
+    if (*p == '"') break;
+    escapes = 1;
+    p += 2;          /* the escaped character is checked below */
+  }
+  if (!escapes) {
+    lua_pushlstring(J->L, s, (size_t)(p - s));
+    J->p = p + 1;
+    return 0;
+  }
+  const char *close = p;
+  /* the decoded text: on the C stack, or in a plain userdata when long
+   * (not a luaL_Buffer: its box is a to-be-closed slot, and closing one
+   * with lua_settop on an error path is what Lua 5.4.4 gets wrong) */
+  char small[1024];
+  small[0] = 0;     /* (gcc cannot tell that only written bytes are read) */
+  size_t cap = (size_t)(close - s);
+  int boxed = cap > sizeof small;
+  char *out = boxed ? lua_newuserdatauv(J->L, cap, 0) : small;
+  char *o = out;
+  for (p = s; p < close;) {
+    if (*p != '\\') { *o++ = *p++; continue; }
+    const char *esc = p++;
+    switch (*p++) {
+      case '"': *o++ = '"'; break;
+      case '\\': *o++ = '\\'; break;
+      case '/': *o++ = '/'; break;
+      case 'b': *o++ = '\b'; break;
+      case 'f': *o++ = '\f'; break;
+      case 'n': *o++ = '\n'; break;
+      case 'r': *o++ = '\r'; break;
+      case 't': *o++ = '\t'; break;
+      case 'u': {
+        long cp = hex4(p, close);
+        if (cp < 0) return fail(J, esc, "invalid \\u escape");
+        p += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {            /* a high surrogate: its pair should follow */
+          long lo = (close - p >= 6 && p[0] == '\\' && p[1] == 'u') ? hex4(p + 2, close) : -1;
+          if (lo >= 0xDC00 && lo <= 0xDFFF) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            p += 6;
+          } else {
+            cp = 0xFFFD;
+          }
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          cp = 0xFFFD;
+        }
+        o = put_utf8(o, (unsigned long)cp);
+        break;
+      }
+      default:
+        return fail(J, esc, "invalid escape in string");
+    }
+  }
+  lua_pushlstring(J->L, out, (size_t)(o - out));
+  if (boxed) lua_remove(J->L, -2);
+  J->p = close + 1;
+  return 0;
+}
+
+/* A JSON number (leading zeros and "1." allowed, as cjson does), as a float. */
+static int parse_number(jparser *J) {
+  const char *p = J->p, *e = J->end, *s = p;
+  int neg = 0;
+  if (p < e && *p == '-') { neg = 1; p++; }
+  if (p < e && *p == 'I') {
+    if (literal(J, neg ? "-Infinity" : "Infinity", neg ? 9 : 8) != 0) return -1;
+    lua_pushnumber(J->L, neg ? -HUGE_VAL : HUGE_VAL);
+    return 0;
+  }
+  /* cjson reads "-.5" (strtod does); a number must start with a digit otherwise */
+  int frac_only = neg && e - p >= 2 && p[0] == '.' && p[1] >= '0' && p[1] <= '9';
+  if (!frac_only && (p >= e || *p < '0' || *p > '9')) return fail(J, p, "invalid number");
+  uint64_t mant = 0;
+  int ndig = 0, plain = 1;
+  while (p < e && *p >= '0' && *p <= '9') {
+    mant = mant * 10 + (uint64_t)(*p - '0');
+    ndig++;
+    p++;
+  }
+  if (p < e && *p == '.') {
+    plain = 0;
+    p++;
+    while (p < e && *p >= '0' && *p <= '9') p++;
+  }
+  if (p < e && (*p == 'e' || *p == 'E')) {
+    plain = 0;
+    p++;
+    if (p < e && (*p == '+' || *p == '-')) p++;
+    if (p >= e || *p < '0' || *p > '9') return fail(J, p, "invalid number exponent");
+    while (p < e && *p >= '0' && *p <= '9') p++;
+  }
+  J->p = p;
+  if (plain && ndig <= 15) {       /* exact as a double */
+    double d = (double)mant;
+    lua_pushnumber(J->L, neg ? -d : d);
+    return 0;
+  }
+  /* the rest by Lua's own conversion (strtod, with the locale's decimal point) */
+  char buf[128];
+  size_t n = (size_t)(p - s);
+  int ok;
+  if (n < sizeof buf) {
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    ok = lua_stringtonumber(J->L, buf) != 0;
+  } else {                         /* a long one: NUL-terminated as a Lua string */
+    lua_pushlstring(J->L, s, n);
+    ok = lua_stringtonumber(J->L, lua_tostring(J->L, -1)) != 0;
+    lua_remove(J->L, ok ? -2 : -1);
+  }
+  if (!ok) return fail(J, s, "invalid number");
+  if (lua_isinteger(J->L, -1)) {
+    lua_Number d = (lua_Number)lua_tointeger(J->L, -1);
+    lua_pop(J->L, 1);
+    lua_pushnumber(J->L, d);
+  }
+  return 0;
+}
+
+static int parse_value(jparser *J);
+
+/* Moves the n values above the table at tidx into it as elements
+ * first+1..first+n. */
+static void flush_array(lua_State *L, int tidx, lua_Integer first, int n) {
+  for (int i = n; i >= 1; i--) lua_rawseti(L, tidx, first + i);   /* pops element i */
+}
+
+/* Moves the n key/value pairs above the table at tidx into it in order
+ * (a repeated key keeps its last value, as in cjson). */
+static void flush_object(lua_State *L, int tidx, int n) {
+  int base = lua_gettop(L) - 2 * n;
+  for (int i = 0; i < n; i++) {
+    lua_pushvalue(L, base + 2 * i + 1);
+    lua_pushvalue(L, base + 2 * i + 2);
+    lua_rawset(L, tidx);
+  }
+  lua_settop(L, base);
+}
+
+static int parse_array(jparser *J) {
+  lua_State *L = J->L;
+  J->p++;
+  skip_ws(J);
+  if (J->p < J->end && *J->p == ']') {
+    J->p++;
+    lua_createtable(L, 0, 0);
+    return 0;
+  }
+  int base = lua_gettop(L), tidx = 0, n = 0;
+  lua_Integer done = 0;
+  for (;;) {
+    if (!lua_checkstack(L, 4)) return fail(J, J->p, "array too large for the Lua stack");
+    if (parse_value(J) != 0) return -1;
+    n++;
+    if (++J->pending >= JSON_PENDING || n == JSON_CHUNK) {
+      if (!tidx) {
+        lua_createtable(L, n * 2, 0);
+        lua_insert(L, base + 1);
+        tidx = base + 1;
+      }
+      flush_array(L, tidx, done, n);
+      J->pending -= n;
+      done += n;
+      n = 0;
+    }
+    skip_ws(J);
+    if (J->p < J->end && *J->p == ',') { J->p++; skip_ws(J); continue; }
+    if (J->p < J->end && *J->p == ']') { J->p++; break; }
+    return fail(J, J->p, "expected ',' or ']' in array");
+  }
+  if (!tidx) {
+    lua_createtable(L, n, 0);
+    lua_insert(L, base + 1);
+    tidx = base + 1;
+  }
+  flush_array(L, tidx, done, n);
+  J->pending -= n;
+  return 0;
+}
+
+static int parse_object(jparser *J) {
+  lua_State *L = J->L;
+  J->p++;
+  skip_ws(J);
+  if (J->p < J->end && *J->p == '}') {
+    J->p++;
+    lua_createtable(L, 0, 0);
+    return 0;
+  }
+  int base = lua_gettop(L), tidx = 0, n = 0;
+  for (;;) {
+    if (!lua_checkstack(L, 6)) return fail(J, J->p, "object too large for the Lua stack");
+    if (J->p >= J->end || *J->p != '"') return fail(J, J->p, "expected a string key in object");
+    if (parse_string(J) != 0) return -1;
+    skip_ws(J);
+    if (J->p >= J->end || *J->p != ':') return fail(J, J->p, "expected ':' after an object key");
+    J->p++;
+    skip_ws(J);
+    if (parse_value(J) != 0) return -1;
+    n++;
+    J->pending += 2;
+    if (J->pending >= JSON_PENDING || n == JSON_CHUNK) {
+      if (!tidx) {
+        lua_createtable(L, 0, n * 2);
+        lua_insert(L, base + 1);
+        tidx = base + 1;
+      }
+      flush_object(L, tidx, n);
+      J->pending -= 2 * n;
+      n = 0;
+    }
+    skip_ws(J);
+    if (J->p < J->end && *J->p == ',') { J->p++; skip_ws(J); continue; }
+    if (J->p < J->end && *J->p == '}') { J->p++; break; }
+    return fail(J, J->p, "expected ',' or '}' in object");
+  }
+  if (!tidx) {
+    lua_createtable(L, 0, n);
+    lua_insert(L, base + 1);
+    tidx = base + 1;
+  }
+  flush_object(L, tidx, n);
+  J->pending -= 2 * n;
+  return 0;
+}
+
+static int parse_value(jparser *J) {
+  if (J->p >= J->end) return fail(J, J->p, "expected a value");
+  switch (*J->p) {
+    case '"': return parse_string(J);
+    case '{':
+    case '[': {
+      if (++J->depth > JSON_MAX_DEPTH) return fail(J, J->p, "nested deeper than 1000 levels");
+      int r = *J->p == '{' ? parse_object(J) : parse_array(J);
+      J->depth--;
+      return r;
+    }
+    case 't':
+      if (literal(J, "true", 4) != 0) return -1;
+      lua_pushboolean(J->L, 1);
+      return 0;
+    case 'f':
+      if (literal(J, "false", 5) != 0) return -1;
+      lua_pushboolean(J->L, 0);
+      return 0;
+    case 'n':
+      if (literal(J, "null", 4) != 0) return -1;
+      lua_pushlightuserdata(J->L, NULL);   /* cjson.null */
+      return 0;
+    case 'N':
+      if (literal(J, "NaN", 3) != 0) return -1;
+      lua_pushnumber(J->L, NAN);
+      return 0;
+    default:
+      if (*J->p == '-' || *J->p == 'I' || (*J->p >= '0' && *J->p <= '9')) return parse_number(J);
+      return fail(J, J->p, "expected a value");
+  }
+}
+
+static int l_decode(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  jparser J;
+  J.L = L;
+  J.start = J.p = s;
+  J.end = s + len;
+  J.depth = 0;
+  J.pending = 0;
+  J.err[0] = '\0';
+  int top = lua_gettop(L);
+  skip_ws(&J);
+  int r = parse_value(&J);
+  if (r == 0) {
+    skip_ws(&J);
+    if (J.p < J.end) r = fail(&J, J.p, "unexpected data after the JSON value");
+  }
+  if (r != 0) {
+    lua_settop(L, top);
+    lua_pushnil(L);
+    lua_pushstring(L, J.err);
+    return 2;
+  }
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {{"decode", l_decode}, {NULL, NULL}};
+
+int luaopen_opro_core_json(lua_State *L) {
+  luaL_newlib(L, funcs);
+  return 1;
+}
