@@ -137,9 +137,30 @@ void http_set_timeouts(http_request *r, long total_ms, long connect_ms) {
   r->connect_ms = connect_ms;
 }
 
+/* Whether a proxy is configured in the environment (read once: a Lua
+ * script cannot change the environment). Without one, curl is told so,
+ * and skips its search of the environment on every request. */
+static int env_proxy(void) {
+  static int known = -1;
+  if (known < 0) {
+    static const char *const names[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                        "all_proxy", "ALL_PROXY", NULL};
+    known = 0;
+    for (int i = 0; names[i]; i++) {
+      const char *v = getenv(names[i]);
+      if (v && v[0]) known = 1;
+    }
+  }
+  return known;
+}
+
 /* the options every request sets the same way */
 static void set_fixed(http_request *r) {
   CURL *e = r->easy;
+  if (!env_proxy()) {
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+  }
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);

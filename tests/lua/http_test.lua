@@ -79,6 +79,21 @@ T.test("reused handles carry nothing from one request to the next (method, body,
   T.ok(resp, err)
 end)
 
+T.test("a proxy in the environment is used; without one, none is", function()
+  -- a host that does not resolve: only a proxy can answer for it
+  local code = [[local http = require 'opro.core.http'
+    local r, err = http.request{ url = 'http://opro-proxy-test.invalid/echo', timeout = 5 }
+    io.write(r and (r.status .. ' ' .. require('cjson').decode(r.body).method) or ('failed: ' .. tostring(err)))]]
+  local rc, out, err = T.sh(string.format("env -u HTTPS_PROXY -u https_proxy -u ALL_PROXY -u all_proxy http_proxy=%s %s -e %s",
+    T.shquote(base), T.shquote(T.bin), T.shquote(code)))
+  T.eq(rc, 0, err)
+  T.eq(out, "200 GET", "through the proxy")
+  rc, out, err = T.sh(string.format("env -u http_proxy -u HTTP_PROXY -u HTTPS_PROXY -u https_proxy -u ALL_PROXY -u all_proxy %s -e %s",
+    T.shquote(T.bin), T.shquote(code)))
+  T.eq(rc, 0, err)
+  T.match(out, "^failed: ", "no proxy: the name does not resolve")
+end)
+
 T.test("HTTP error statuses are responses, not failures", function()
   local resp = assert(http.request{ url = base .. "/status/429" })
   T.eq(resp.status, 429)
