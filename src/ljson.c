@@ -103,21 +103,28 @@ static char *put_utf8(char *o, unsigned long cp) {
  * decodes to more bytes than it is written with, so the result fits in
  * the quoted length. */
 static int parse_string(jparser *J) {
-  const char *s = J->p + 1, *p = s, *e = J->end;
+  const char *s = J->p + 1, *p = s, *e = J->end, *q = NULL;
   int escapes = 0;
+  /* the closing quote: the first '"' with no backslash before it in the
+   * run; memchr for both (each byte is looked at a bounded number of
+   * times: q is searched again only when an escape skipped over it) */
   for (;;) {
-    while (p < e && *p != '"' && *p != '\\') p++;
-    if (p >= e) return fail(J, p, "unterminated string");
-    if (*p == '"') break;
+    if (!q || q < p) {
+      q = p < e ? memchr(p, '"', (size_t)(e - p)) : NULL;
+      if (!q) return fail(J, e, "unterminated string");
+    }
+    const char *b = memchr(p, '\\', (size_t)(q - p));
+    if (!b) break;
     escapes = 1;
-    p += 2;          /* the escaped character is checked below */
+    p = b + 2;       /* the escaped character is checked below */
+    if (p > e) return fail(J, e, "unterminated string");
   }
   if (!escapes) {
-    lua_pushlstring(J->L, s, (size_t)(p - s));
-    J->p = p + 1;
+    lua_pushlstring(J->L, s, (size_t)(q - s));
+    J->p = q + 1;
     return 0;
   }
-  const char *close = p;
+  const char *close = q;
   /* the decoded text: on the C stack, or in a plain userdata when long
    * (not a luaL_Buffer: its box is a to-be-closed slot, and closing one
    * with lua_settop on an error path is what Lua 5.4.4 gets wrong) */
@@ -128,7 +135,14 @@ static int parse_string(jparser *J) {
   char *out = boxed ? lua_newuserdatauv(J->L, cap, 0) : small;
   char *o = out;
   for (p = s; p < close;) {
-    if (*p != '\\') { *o++ = *p++; continue; }
+    if (*p != '\\') {      /* the run up to the next escape, at once */
+      const char *b = memchr(p, '\\', (size_t)(close - p));
+      size_t n = (size_t)((b ? b : close) - p);
+      memcpy(o, p, n);
+      o += n;
+      p += n;
+      continue;
+    }
     const char *esc = p++;
     switch (*p++) {
       case '"': *o++ = '"'; break;
