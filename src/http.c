@@ -102,8 +102,6 @@ http_request *http_new(sched *S, const char *url) {
   if (!r->easy || !r->url_for_errors) { http_free(r); return NULL; }
   memcpy(r->url_for_errors, url, qlen);
   r->url_for_errors[qlen] = '\0';
-  /* no "Expect: 100-continue" round trip before large bodies */
-  r->headers = curl_slist_append(NULL, "Expect:");
   return r;
 }
 
@@ -184,8 +182,17 @@ static int set_method(http_request *r, int shape) {
   return 0;
 }
 
+/* curl asks "Expect: 100-continue" (a round trip) before a body of more
+ * than 1 MiB; an empty Expect header stops it */
+#define EXPECT_THRESHOLD (1024 * 1024)
+
 int http_start(http_request *r, void (*on_done)(http_request *, void *), void *ud) {
   CURL *e = r->easy;
+  if (r->req_body_len > EXPECT_THRESHOLD / 2) {
+    struct curl_slist *h = curl_slist_append(r->headers, "Expect:");
+    if (!h) return -1;
+    r->headers = h;
+  }
   int shape = HTTP_SHAPE_OTHER;
   if (strcmp(r->method, "GET") == 0 && !r->req_body) shape = HTTP_SHAPE_GET;
   else if (strcmp(r->method, "POST") == 0 && r->req_body) shape = HTTP_SHAPE_POST_BODY;

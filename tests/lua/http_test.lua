@@ -79,6 +79,15 @@ T.test("reused handles carry nothing from one request to the next (method, body,
   T.ok(resp, err)
 end)
 
+T.test("a large body is sent without an Expect: 100-continue round trip", function()
+  local big = ("x"):rep(3 * 1024 * 1024)
+  local resp, err = http.request{ url = base .. "/echo", body = big }
+  T.ok(resp, err)
+  local echo = cjson.decode(resp.body)
+  T.eq(echo.headers["expect"], nil)
+  T.eq(#echo.body, #big)
+end)
+
 T.test("a proxy in the environment is used; without one, none is", function()
   -- a host that does not resolve: only a proxy can answer for it
   local code = [[local http = require 'opro.core.http'
