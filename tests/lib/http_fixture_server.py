@@ -5,6 +5,7 @@ Writes its port to the file given as argv[1]. Paths:
   /sleep?ms=N      answers after N ms
   /status/N        answers with status N and a Retry-After header
   /reset           closes the connection without answering
+  /close_later     answers, then closes the (idle) connection 50 ms later
   /big?n=N         answers N bytes
 """
 import json, socket, sys, time
@@ -37,6 +38,12 @@ class H(BaseHTTPRequestHandler):
         elif u.path == "/reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             self.connection.close(); self.close_connection = True
+        elif u.path == "/close_later":
+            # a normal keep-alive answer, then the server closes the idle connection
+            self.reply(200, '{"closing":true}')
+            self.wfile.flush()
+            time.sleep(0.05)
+            self.close_connection = True
         elif u.path == "/big":
             self.reply(200, "x" * int(q.get("n", ["1000"])[0]))
         else:

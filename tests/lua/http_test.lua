@@ -79,6 +79,22 @@ T.test("reused handles carry nothing from one request to the next (method, body,
   T.ok(resp, err)
 end)
 
+T.test("a keep-alive connection the server closes while idle: no busy loop, the next request reconnects", function()
+  for round = 1, 3 do
+    local resp, err = http.request{ url = base .. "/close_later" }
+    T.ok(resp, err)
+    T.eq(resp and resp.status, 200)
+    -- the server closes the idle connection: the loop must not spin on it
+    local c0 = os.clock()
+    opro.sleep(0.3)
+    local cpu = os.clock() - c0
+    T.ok(cpu < 0.1, string.format("round %d: %.3f s of CPU while idle for 0.3 s", round, cpu))
+    resp, err = http.request{ url = base .. "/echo", body = "after close " .. round }
+    T.ok(resp, err)
+    T.eq(resp and cjson.decode(resp.body).body, "after close " .. round)
+  end
+end)
+
 T.test("a large body is sent without an Expect: 100-continue round trip", function()
   local big = ("x"):rep(3 * 1024 * 1024)
   local resp, err = http.request{ url = base .. "/echo", body = big }
