@@ -63,7 +63,7 @@ function Meter:reserve(calls, tokens, usd)
   self.r_calls = self.r_calls + calls
   self.r_tokens = self.r_tokens + tokens
   self.r_usd = self.r_usd + usd
-  return { calls, tokens, usd }
+  return { calls, tokens, usd, settled = false }   -- (the field made now: no rehash when it is set)
 end
 
 --- Parks the current task until a call in flight settles (after a reserve
