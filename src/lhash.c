@@ -138,7 +138,7 @@ static void jb_number(lua_State *L, jbuf *b, int idx) {
 typedef struct {
   const char *s;
   size_t len;
-  int vidx; /* where its value is on the stack (small objects) */
+  int vidx; /* where its value is on the stack (small objects), else 0 */
 } jkey;
 
 /* Lua's string order in the C locale: bytewise, a prefix first */
@@ -193,41 +193,27 @@ static void jb_value(lua_State *L, jbuf *b, int idx, int depth) {
     return;
   }
   if (strings != count) luaL_error(L, "cache key: object keys must be strings");
-  if (count <= JSON_SMALL_OBJECT) {
-    /* keys and values side by side on the stack, sorted by index: no
-     * allocation and no second lookup of each value */
-    jkey small[JSON_SMALL_OBJECT];
-    luaL_checkstack(L, (int)(2 * count) + 4, "cache key: object");
-    int base = lua_gettop(L);
-    size_t k = 0;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {      /* ..., key, value -> ..., key, value, key */
-      lua_pushvalue(L, -2);
-      small[k].s = lua_tolstring(L, -3, &small[k].len);
-      small[k].vidx = lua_gettop(L) - 1;
-      k++;
-    }
-    if (count > 1) qsort(small, count, sizeof *small, jkey_cmp);
-    jb_char(L, b, '{');
-    for (size_t i = 0; i < count; i++) {
-      if (i > 0) jb_char(L, b, ',');
-      jb_quote(L, b, small[i].s, small[i].len);
-      jb_char(L, b, ':');
-      jb_value(L, b, small[i].vidx, depth + 1);
-    }
-    jb_char(L, b, '}');
-    lua_settop(L, base);
-    return;
-  }
-  /* the keys are anchored by the table, which nothing changes meanwhile */
-  jkey *keys = count ? lua_newuserdatauv(L, count * sizeof *keys, 0) : NULL;
-  if (!count) lua_pushnil(L); /* keep the stack shape the same */
+  /* small objects: keys and values side by side on the stack (no
+   * allocation, no second lookup of a value); larger ones: the keys in a
+   * userdata, anchored by the table, which nothing changes meanwhile */
+  int small = count <= JSON_SMALL_OBJECT;
+  jkey few[JSON_SMALL_OBJECT];
+  if (small) luaL_checkstack(L, (int)(2 * count) + 4, "cache key: object");
+  jkey *keys = small ? few : lua_newuserdatauv(L, count * sizeof *keys, 0);
+  int base = lua_gettop(L);
   size_t k = 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    keys[k].s = lua_tolstring(L, -2, &keys[k].len);
+    if (small) {                  /* ..., key, value -> ..., key, value, key */
+      lua_pushvalue(L, -2);
+      keys[k].s = lua_tolstring(L, -3, &keys[k].len);
+      keys[k].vidx = lua_gettop(L) - 1;
+    } else {
+      keys[k].s = lua_tolstring(L, -2, &keys[k].len);
+      keys[k].vidx = 0;
+      lua_pop(L, 1);
+    }
     k++;
-    lua_pop(L, 1);
   }
   if (count > 1) qsort(keys, count, sizeof *keys, jkey_cmp);
   jb_char(L, b, '{');
@@ -235,13 +221,17 @@ static void jb_value(lua_State *L, jbuf *b, int idx, int depth) {
     if (i > 0) jb_char(L, b, ',');
     jb_quote(L, b, keys[i].s, keys[i].len);
     jb_char(L, b, ':');
-    lua_pushlstring(L, keys[i].s, keys[i].len);
-    lua_rawget(L, idx);
-    jb_value(L, b, -1, depth + 1);
-    lua_pop(L, 1);
+    if (keys[i].vidx) {
+      jb_value(L, b, keys[i].vidx, depth + 1);
+    } else {
+      lua_pushlstring(L, keys[i].s, keys[i].len);
+      lua_rawget(L, idx);
+      jb_value(L, b, -1, depth + 1);
+      lua_pop(L, 1);
+    }
   }
   jb_char(L, b, '}');
-  lua_pop(L, 1); /* the keys */
+  lua_settop(L, small ? base : base - 1);   /* the values, or the keys' userdata */
 }
 
 static int l_canonical_json(lua_State *L) {
