@@ -261,6 +261,27 @@ static void flush_object(lua_State *L, int tidx, int n) {
   lua_settop(L, base);
 }
 
+/* Moves the n members gathered above the container's table (at base + 1,
+ * made here first when *tidx is 0: sized for them, or for twice as many
+ * when more may follow) into it: array elements done+1..done+n, or n
+ * key/value pairs. */
+static void flush_members(jparser *J, int base, int *tidx, int object, int n, lua_Integer done, int more) {
+  lua_State *L = J->L;
+  if (!*tidx) {
+    int size = more ? n * 2 : n;
+    lua_createtable(L, object ? 0 : size, object ? size : 0);
+    lua_insert(L, base + 1);
+    *tidx = base + 1;
+  }
+  if (object) {
+    flush_object(L, *tidx, n);
+    J->pending -= 2 * n;
+  } else {
+    flush_array(L, *tidx, done, n);
+    J->pending -= n;
+  }
+}
+
 static int parse_array(jparser *J) {
   lua_State *L = J->L;
   J->p++;
@@ -277,13 +298,7 @@ static int parse_array(jparser *J) {
     if (parse_value(J) != 0) return -1;
     n++;
     if (++J->pending >= JSON_PENDING || n == JSON_CHUNK) {
-      if (!tidx) {
-        lua_createtable(L, n * 2, 0);
-        lua_insert(L, base + 1);
-        tidx = base + 1;
-      }
-      flush_array(L, tidx, done, n);
-      J->pending -= n;
+      flush_members(J, base, &tidx, 0, n, done, 1);
       done += n;
       n = 0;
     }
@@ -292,13 +307,7 @@ static int parse_array(jparser *J) {
     if (J->p < J->end && *J->p == ']') { J->p++; break; }
     return fail(J, J->p, "expected ',' or ']' in array");
   }
-  if (!tidx) {
-    lua_createtable(L, n, 0);
-    lua_insert(L, base + 1);
-    tidx = base + 1;
-  }
-  flush_array(L, tidx, done, n);
-  J->pending -= n;
+  flush_members(J, base, &tidx, 0, n, done, 0);
   return 0;
 }
 
@@ -324,13 +333,7 @@ static int parse_object(jparser *J) {
     n++;
     J->pending += 2;
     if (J->pending >= JSON_PENDING || n == JSON_CHUNK) {
-      if (!tidx) {
-        lua_createtable(L, 0, n * 2);
-        lua_insert(L, base + 1);
-        tidx = base + 1;
-      }
-      flush_object(L, tidx, n);
-      J->pending -= 2 * n;
+      flush_members(J, base, &tidx, 1, n, 0, 1);
       n = 0;
     }
     skip_ws(J);
@@ -338,13 +341,7 @@ static int parse_object(jparser *J) {
     if (J->p < J->end && *J->p == '}') { J->p++; break; }
     return fail(J, J->p, "expected ',' or '}' in object");
   }
-  if (!tidx) {
-    lua_createtable(L, 0, n);
-    lua_insert(L, base + 1);
-    tidx = base + 1;
-  }
-  flush_object(L, tidx, n);
-  J->pending -= 2 * n;
+  flush_members(J, base, &tidx, 1, n, 0, 0);
   return 0;
 }
 
