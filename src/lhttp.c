@@ -25,7 +25,7 @@ static void on_done(http_request *r, void *ud) {
 
 /* header block -> table; the last value of a repeated name wins, except
  * that repeated names are joined with ", " as RFC 9110 allows. The table
- * is made at its final size and names are lower-cased on the C stack. */
+ * is made at its final size. */
 static void push_headers(lua_State *L, const http_buf *h) {
   if (!h->data) {
     lua_createtable(L, 0, 0);
@@ -41,22 +41,16 @@ static void push_headers(lua_State *L, const http_buf *h) {
   /* skip the status line */
   const char *nl = memchr(p, '\n', (size_t)(end - p));
   p = nl ? nl + 1 : end;
-  char low[128];
   while (p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
     if (!eol) eol = end;
     const char *colon = memchr(p, ':', (size_t)(eol - p));
     if (colon) {
       size_t n = (size_t)(colon - p);
-      if (n <= sizeof low) {
-        for (size_t i = 0; i < n; i++) low[i] = (char)tolower((unsigned char)p[i]);
-        lua_pushlstring(L, low, n);
-      } else {
-        luaL_Buffer name;
-        luaL_buffinit(L, &name);
-        for (const char *c = p; c < colon; c++) luaL_addchar(&name, (char)tolower((unsigned char)*c));
-        luaL_pushresult(&name);
-      }
+      luaL_Buffer name;   /* pushed at once: no error path leaves it open */
+      char *d = luaL_buffinitsize(L, &name, n);
+      for (size_t i = 0; i < n; i++) d[i] = (char)tolower((unsigned char)p[i]);
+      luaL_pushresultsize(&name, n);
       const char *v = colon + 1, *ve = eol;
       while (v < ve && (*v == ' ' || *v == '\t')) v++;
       while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
