@@ -25,8 +25,11 @@ local function seed(target, bytes)
   local f = assert(io.open(string.format("%s/seed-%02d", dir, counts[target]), "wb"))
   f:write(bytes)
   f:close()
+  -- fuzz_json (opro.core.json.decode) starts from the same reply bodies,
+  -- without fuzz_llm's selector byte
+  if target == "fuzz_llm" then seed("fuzz_json", bytes:sub(2)) end
 end
-os.execute("for t in sse llm parse dataset sim vec_json; do rm -f tests/fuzz/corpus/fuzz_$t/seed-*; done")
+os.execute("for t in sse llm json parse dataset sim vec_json; do rm -f tests/fuzz/corpus/fuzz_$t/seed-*; done")
 
 -- meta-prompts -------------------------------------------------------------
 local qs = problems.generate(3, 7)
