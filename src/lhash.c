@@ -9,7 +9,13 @@
  *     %.17g that reads back equal; raises "cache key: ..." on what it cannot
  *     encode (NaN, infinities, non-string keys of a non-sequence, functions,
  *     userdata such as cjson.null, nesting deeper than 1000). Tables are read
- *     raw (no __len, __pairs or __index). */
+ *     raw (no __len, __pairs or __index).
+ *   canonical_sha256(v) -> sha256(canonical_json(v)), without making the
+ *     text a Lua string
+ * The text is built in one C buffer per Lua state, kept between calls (an
+ * upvalue of these functions): nothing is allocated per call, and an error
+ * part-way leaves nothing to free. Encoding runs no Lua code, so no call can
+ * start while another uses the buffer. */
 #include <lauxlib.h>
 #include <math.h>
 #include <stdint.h>
@@ -28,8 +34,7 @@ static int l_sha256(lua_State *L) {
   return 1;
 }
 
-/* the output of canonical_json: a growing C buffer owned by a userdata on
- * the stack, so an error anywhere (luaL_error, out of memory) frees it */
+/* the output buffer: grows as needed, freed when the state closes (__gc) */
 typedef struct {
   char *p;
   size_t n, cap;
@@ -42,21 +47,26 @@ static int jbuf_gc(lua_State *L) {
   return 0;
 }
 
-static void jb_add(lua_State *L, jbuf *b, const char *s, size_t len) {
-  if (len == 0) return;
-  if (b->cap - b->n < len) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->n < len) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) luaL_error(L, "cache key: out of memory");
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, len);
+/* makes room for len more bytes */
+static void jb_grow(lua_State *L, jbuf *b, size_t len) {
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap - b->n < len) cap *= 2;
+  char *p = realloc(b->p, cap);
+  if (!p) luaL_error(L, "cache key: out of memory");
+  b->p = p;
+  b->cap = cap;
+}
+
+static inline void jb_add(lua_State *L, jbuf *b, const char *s, size_t len) {
+  if (b->cap - b->n < len) jb_grow(L, b, len);
+  if (len) memcpy(b->p + b->n, s, len);
   b->n += len;
 }
 
-static void jb_char(lua_State *L, jbuf *b, char c) { jb_add(L, b, &c, 1); }
+static inline void jb_char(lua_State *L, jbuf *b, char c) {
+  if (b->cap == b->n) jb_grow(L, b, 1);
+  b->p[b->n++] = c;
+}
 
 /* whether none of the 8 bytes in x needs an escape (< 0x20, '"', '\\');
  * the has-less-than trick is exact as a yes/no answer */
@@ -75,11 +85,12 @@ static void jb_quote(lua_State *L, jbuf *b, const char *s, size_t len) {
   size_t run = 0; /* start of the bytes not yet copied */
   size_t i = 0;
   while (i < len) {
-    if (len - i >= 8) {   /* eight plain bytes at a time */
-      uint64_t x;
-      memcpy(&x, s + i, 8);
-      if (clean8(x)) { i += 8; continue; }
-    }
+    /* eight plain bytes at a time; the last few padded with plain ones */
+    uint64_t x = 0x6161616161616161ULL;
+    size_t k = len - i >= 8 ? 8 : len - i;
+    if (k == 8) memcpy(&x, s + i, 8);
+    else for (size_t j = 0; j < k; j++) ((unsigned char *)&x)[j] = (unsigned char)s[i + j];
+    if (clean8(x)) { i += k; continue; }
     unsigned char c = (unsigned char)s[i++];
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     jb_add(L, b, s + run, i - 1 - run);
@@ -102,14 +113,30 @@ static void jb_quote(lua_State *L, jbuf *b, const char *s, size_t len) {
   jb_char(L, b, '"');
 }
 
+/* the state's buffer, emptied */
+static jbuf *scratch(lua_State *L) {
+  jbuf *b = lua_touserdata(L, lua_upvalueindex(1));
+  b->n = 0;
+  return b;
+}
+
+/* gives back a buffer that one large text made large */
+static void scratch_trim(jbuf *b) {
+  if (b->cap > ((size_t)1 << 20)) {
+    free(b->p);
+    b->p = NULL;
+    b->cap = 0;
+  }
+  b->n = 0;
+}
+
 static int l_json_quote(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
-  jbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
-  memset(b, 0, sizeof *b);
-  luaL_setmetatable(L, "opro.core.hash.jbuf");
+  jbuf *b = scratch(L);
   jb_quote(L, b, s, len);
   lua_pushlstring(L, b->p, b->n);
+  scratch_trim(b);
   return 1;
 }
 
@@ -215,7 +242,16 @@ static void jb_value(lua_State *L, jbuf *b, int idx, int depth) {
     }
     k++;
   }
-  if (count > 1) qsort(keys, count, sizeof *keys, jkey_cmp);
+  if (small) {   /* insertion sort: a few keys, no call per comparison */
+    for (size_t i = 1; i < count; i++) {
+      jkey x = keys[i];
+      size_t j = i;
+      for (; j > 0 && jkey_cmp(&keys[j - 1], &x) > 0; j--) keys[j] = keys[j - 1];
+      keys[j] = x;
+    }
+  } else {
+    qsort(keys, count, sizeof *keys, jkey_cmp);
+  }
   jb_char(L, b, '{');
   for (size_t i = 0; i < count; i++) {
     if (i > 0) jb_char(L, b, ',');
@@ -237,25 +273,40 @@ static void jb_value(lua_State *L, jbuf *b, int idx, int depth) {
 static int l_canonical_json(lua_State *L) {
   luaL_checkany(L, 1);
   lua_settop(L, 1);
-  jbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
-  memset(b, 0, sizeof *b);
-  luaL_setmetatable(L, "opro.core.hash.jbuf");
+  jbuf *b = scratch(L);
   jb_value(L, b, 1, 0);
   lua_pushlstring(L, b->p ? b->p : "", b->n);
-  free(b->p);
-  b->p = NULL;
+  scratch_trim(b);
   return 1;
 }
 
-static const luaL_Reg funcs[] = {
-    {"sha256", l_sha256}, {"json_quote", l_json_quote}, {"canonical_json", l_canonical_json}, {NULL, NULL}};
+static int l_canonical_sha256(lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  jbuf *b = scratch(L);
+  jb_value(L, b, 1, 0);
+  char hex[65];
+  sha256_hex(b->p ? b->p : "", b->n, hex);
+  lua_pushlstring(L, hex, 64);
+  scratch_trim(b);
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {{"sha256", l_sha256},
+                                 {"json_quote", l_json_quote},
+                                 {"canonical_json", l_canonical_json},
+                                 {"canonical_sha256", l_canonical_sha256},
+                                 {NULL, NULL}};
 
 int luaopen_opro_core_hash(lua_State *L) {
+  luaL_newlibtable(L, funcs);
+  jbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
   if (luaL_newmetatable(L, "opro.core.hash.jbuf")) {
     lua_pushcfunction(L, jbuf_gc);
     lua_setfield(L, -2, "__gc");
   }
-  lua_pop(L, 1);
-  luaL_newlib(L, funcs);
+  lua_setmetatable(L, -2);
+  luaL_setfuncs(L, funcs, 1);   /* the buffer: every function's upvalue */
   return 1;
 }

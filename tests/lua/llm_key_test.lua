@@ -67,7 +67,7 @@ T.test("every part of the request changes the key", function()
   T.ne(key.of(with({ sample = 1, choice = 2 })), key.of(with({ sample = 1, choice = 3 })))
 end)
 
-T.test("the fast request_text is exactly the canonical text of the request", function()
+T.test("request_text is the canonical text of the request with only its sampling parameters", function()
   local msgs = { { role = "system", content = "Be \"brief\".\n" }, { role = "user", content = "Q/A" },
                  { role = "user", content = { { type = "text", text = "parts" } } },
                  { role = "assistant", content = "x", name = "bot" } }
@@ -78,11 +78,36 @@ T.test("the fast request_text is exactly the canonical text of the request", fun
                  extra = { logprobs = true, z = { 1, 2 } } }, sample = 0, choice = 2 },
     { params = { stop = "\n" }, sample = nil, choice = 1 },
   }) do
-    local want = key.canonical{ provider = "openai", model = "m/1", messages = msgs, params = c.params,
-                                sample = c.sample, choice = c.choice }
+    local want = key.canonical_lua{ provider = "openai", model = "m/1", messages = msgs, params = c.params,
+                                    sample = c.sample, choice = c.choice }
     T.eq(key.request_text("openai", "m/1", msgs, c.params, c.sample, c.choice), want)
     T.eq(key.of_request("openai", "m/1", msgs, c.params, c.sample, c.choice), hash.sha256(want))
+    -- what is not a sampling parameter (cache, stream, timeout, sample) is not in the key
+    local p = { cache = true, stream = false, timeout = 5, sample = 9 }
+    for k, v in pairs(c.params) do p[k] = v end
+    T.eq(key.of_request("openai", "m/1", msgs, p, c.sample, c.choice), hash.sha256(want))
   end
+end)
+
+T.test("canonical_sha256 is the digest of canonical_json; the shared buffer survives errors and large texts", function()
+  local v = { b = { 1, 2.5, "x\"y" }, a = "z" }
+  T.eq(hash.canonical_sha256(v), hash.sha256(hash.canonical_json(v)))
+  T.eq(hash.canonical_sha256("s"), hash.sha256('"s"'))
+  -- an error part-way leaves nothing behind for the next call
+  T.raises(function() hash.canonical_json({ a = ("q"):rep(5000), b = print }) end, "cannot encode")
+  T.raises(function() hash.canonical_sha256({ 1, 0 / 0 }) end, "finite")
+  T.eq(hash.canonical_json({ a = 1 }), '{"a":1}')
+  T.eq(hash.json_quote("a\n"), '"a\\n"')
+  -- a text larger than the kept buffer (1 MiB), then small ones again
+  local big = ("ab\"c"):rep(400000)
+  T.eq(#hash.json_quote(big), #big + 400000 + 2)
+  T.eq(hash.canonical_json({ big }), "[" .. key.canonical_lua(big) .. "]")
+  T.eq(hash.canonical_sha256({ big }), hash.sha256("[" .. key.canonical_lua(big) .. "]"))
+  T.eq(hash.canonical_json({ x = { y = true } }), '{"x":{"y":true}}')
+  -- one call's result is its own string: later calls do not change it
+  local first = hash.canonical_json({ k = "first" })
+  hash.canonical_json({ k = "second, longer than the first" })
+  T.eq(first, '{"k":"first"}')
 end)
 
 T.test("canonical JSON in C equals the Lua definition: escapes at every offset, objects of 0-40 keys", function()

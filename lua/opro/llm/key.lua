@@ -76,44 +76,29 @@ M.canonical = hash.canonical_json or M.canonical_lua
 
 local param_order = { "extra", "max_tokens", "seed", "stop", "temperature", "top_p" }
 
---- The canonical text of a chat request, built directly in key order (the
--- same text M.canonical gives for {provider=, model=, messages=,
--- params=, sample=, choice=}, several times faster).
-function M.request_text(provider, model, messages, params, sample, choice)
-  local out = { "{" }
-  if choice ~= nil then out[2] = '"choice":' .. number(choice) .. "," end
-  out[#out + 1] = '"messages":['
-  for i, m in ipairs(messages) do
-    if i > 1 then out[#out + 1] = "," end
-    local c, r = m.content, m.role
-    local nkeys = 0
-    for _ in pairs(m) do nkeys = nkeys + 1 end
-    if type(c) == "string" and type(r) == "string" and nkeys == 2 then
-      out[#out + 1] = '{"content":' .. quote(c) .. ',"role":' .. quote(r) .. "}"
-    else
-      encode(m, out)
-    end
+-- the normalized request: the sampling parameters only (p may hold others)
+local function request_of(provider, model, messages, p, sample, choice)
+  local params = {}
+  for i = 1, #param_order do
+    local k = param_order[i]
+    params[k] = p[k]
   end
-  out[#out + 1] = '],"model":' .. quote(model) .. ',"params":{'
-  local first = true
-  for _, k in ipairs(param_order) do
-    local v = params[k]
-    if v ~= nil then
-      if not first then out[#out + 1] = "," end
-      first = false
-      out[#out + 1] = '"' .. k .. '":'
-      encode(v, out)
-    end
-  end
-  out[#out + 1] = '},"provider":' .. quote(provider)
-  if sample ~= nil then out[#out + 1] = ',"sample":' .. number(sample) end
-  out[#out + 1] = "}"
-  return table.concat(out)
+  return { provider = provider, model = model, messages = messages, params = params,
+           sample = sample, choice = choice }
 end
 
---- The key of a chat request (see request_text).
-function M.of_request(provider, model, messages, params, sample, choice)
-  return hash.sha256(M.request_text(provider, model, messages, params, sample, choice))
+--- The canonical text of a chat request: M.canonical of {provider=,
+-- model=, messages=, params=, sample=, choice=}, params holding only the
+-- sampling parameters of `p`.
+function M.request_text(provider, model, messages, p, sample, choice)
+  return M.canonical(request_of(provider, model, messages, p, sample, choice))
+end
+
+local canonical_sha256 = hash.canonical_sha256 or function(v) return hash.sha256(M.canonical_lua(v)) end
+
+--- The key of a chat request (the SHA-256 of request_text).
+function M.of_request(provider, model, messages, p, sample, choice)
+  return canonical_sha256(request_of(provider, model, messages, p, sample, choice))
 end
 
 --- The cache key of a normalized request:
