@@ -12,7 +12,13 @@
  * Why not cjson: decoding is most of an LLM call's client-side work, and
  * cjson grows each table key by key (a rehash at 1, 2, 4, 8... entries).
  * Here the members of an object or array are gathered on the Lua stack and
- * the table is created at its final size. */
+ * the table is created at its final size.
+ *
+ *   value = json.decode(s, skip)
+ * leaves out of every object the members whose names are keys of the table
+ * `skip` (a reply's fields that nobody reads: no Lua value is made for
+ * them). Their values are still checked: a text decodes with `skip` if and
+ * only if it decodes without it, with the same message when it does not. */
 #include <lauxlib.h>
 #include <locale.h>
 #include <math.h>
@@ -30,6 +36,7 @@
 typedef struct {
   lua_State *L;
   const char *start, *p, *end;
+  int skip;               /* stack index of the skip table, or 0 */
   int depth;
   int pending;            /* stack slots gathered by the open tables */
   char err[160];
@@ -99,10 +106,10 @@ static char *put_utf8(char *o, unsigned long cp) {
   return o;
 }
 
-/* J->p is at the opening quote; pushes the string. An escape never
- * decodes to more bytes than it is written with, so the result fits in
- * the quoted length. */
-static int parse_string(jparser *J) {
+/* J->p is at the opening quote; pushes the string (when keep). An escape
+ * never decodes to more bytes than it is written with, so the result fits
+ * in the quoted length. */
+static int parse_string(jparser *J, int keep) {
   const char *s = J->p + 1, *p = s, *e = J->end, *q = NULL;
   int escapes = 0;
   /* the closing quote: the first '"' with no backslash before it in the
@@ -120,7 +127,7 @@ static int parse_string(jparser *J) {
     if (p > e) return fail(J, e, "unterminated string");
   }
   if (!escapes) {
-    lua_pushlstring(J->L, s, (size_t)(q - s));
+    if (keep) lua_pushlstring(J->L, s, (size_t)(q - s));
     J->p = q + 1;
     return 0;
   }
@@ -175,20 +182,21 @@ static int parse_string(jparser *J) {
         return fail(J, esc, "invalid escape in string");
     }
   }
-  lua_pushlstring(J->L, out, (size_t)(o - out));
-  if (boxed) lua_remove(J->L, -2);
+  if (keep) lua_pushlstring(J->L, out, (size_t)(o - out));
+  if (boxed) lua_remove(J->L, keep ? -2 : -1);
   J->p = close + 1;
   return 0;
 }
 
-/* A JSON number (leading zeros and "1." allowed, as cjson does), as a float. */
-static int parse_number(jparser *J) {
+/* A JSON number (leading zeros and "1." allowed, as cjson does), as a
+ * float (pushed when keep). */
+static int parse_number(jparser *J, int keep) {
   const char *p = J->p, *e = J->end, *s = p;
   int neg = 0;
   if (p < e && *p == '-') { neg = 1; p++; }
   if (p < e && *p == 'I') {
     if (literal(J, neg ? "-Infinity" : "Infinity", neg ? 9 : 8) != 0) return -1;
-    lua_pushnumber(J->L, neg ? -HUGE_VAL : HUGE_VAL);
+    if (keep) lua_pushnumber(J->L, neg ? -HUGE_VAL : HUGE_VAL);
     return 0;
   }
   /* cjson reads "-.5" (strtod does); a number must start with a digit otherwise */
@@ -216,7 +224,7 @@ static int parse_number(jparser *J) {
   J->p = p;
   if (plain && ndig <= 15) {       /* exact as a double */
     double d = (double)mant;
-    lua_pushnumber(J->L, neg ? -d : d);
+    if (keep) lua_pushnumber(J->L, neg ? -d : d);
     return 0;
   }
   /* the rest by Lua's own conversion (strtod, with the locale's decimal point) */
@@ -233,7 +241,9 @@ static int parse_number(jparser *J) {
     lua_remove(J->L, ok ? -2 : -1);
   }
   if (!ok) return fail(J, s, "invalid number");
-  if (lua_isinteger(J->L, -1)) {
+  if (!keep) {
+    lua_pop(J->L, 1);
+  } else if (lua_isinteger(J->L, -1)) {
     lua_Number d = (lua_Number)lua_tointeger(J->L, -1);
     lua_pop(J->L, 1);
     lua_pushnumber(J->L, d);
@@ -241,7 +251,7 @@ static int parse_number(jparser *J) {
   return 0;
 }
 
-static int parse_value(jparser *J);
+static int parse_value(jparser *J, int keep);
 
 /* Moves the n values above the table at tidx into it as elements
  * first+1..first+n. */
@@ -282,20 +292,29 @@ static void flush_members(jparser *J, int base, int *tidx, int object, int n, lu
   }
 }
 
-static int parse_array(jparser *J) {
+static int parse_array(jparser *J, int keep) {
   lua_State *L = J->L;
   J->p++;
   skip_ws(J);
   if (J->p < J->end && *J->p == ']') {
     J->p++;
-    lua_createtable(L, 0, 0);
+    if (keep) lua_createtable(L, 0, 0);
     return 0;
+  }
+  if (!keep) {
+    for (;;) {
+      if (parse_value(J, 0) != 0) return -1;
+      skip_ws(J);
+      if (J->p < J->end && *J->p == ',') { J->p++; skip_ws(J); continue; }
+      if (J->p < J->end && *J->p == ']') { J->p++; return 0; }
+      return fail(J, J->p, "expected ',' or ']' in array");
+    }
   }
   int base = lua_gettop(L), tidx = 0, n = 0;
   lua_Integer done = 0;
   for (;;) {
     if (!lua_checkstack(L, 4)) return fail(J, J->p, "array too large for the Lua stack");
-    if (parse_value(J) != 0) return -1;
+    if (parse_value(J, 1) != 0) return -1;
     n++;
     if (++J->pending >= JSON_PENDING || n == JSON_CHUNK) {
       flush_members(J, base, &tidx, 0, n, done, 1);
@@ -311,25 +330,38 @@ static int parse_array(jparser *J) {
   return 0;
 }
 
-static int parse_object(jparser *J) {
+static int parse_object(jparser *J, int keep) {
   lua_State *L = J->L;
   J->p++;
   skip_ws(J);
   if (J->p < J->end && *J->p == '}') {
     J->p++;
-    lua_createtable(L, 0, 0);
+    if (keep) lua_createtable(L, 0, 0);
     return 0;
   }
   int base = lua_gettop(L), tidx = 0, n = 0;
   for (;;) {
-    if (!lua_checkstack(L, 6)) return fail(J, J->p, "object too large for the Lua stack");
+    if (keep && !lua_checkstack(L, 6)) return fail(J, J->p, "object too large for the Lua stack");
     if (J->p >= J->end || *J->p != '"') return fail(J, J->p, "expected a string key in object");
-    if (parse_string(J) != 0) return -1;
+    if (parse_string(J, keep) != 0) return -1;
+    /* a member to leave out: its value is checked, not kept */
+    int member = keep;
+    if (keep && J->skip) {
+      lua_pushvalue(L, -1);
+      if (lua_rawget(L, J->skip) != LUA_TNIL) member = 0;
+      lua_pop(L, member ? 1 : 2);
+    }
     skip_ws(J);
     if (J->p >= J->end || *J->p != ':') return fail(J, J->p, "expected ':' after an object key");
     J->p++;
     skip_ws(J);
-    if (parse_value(J) != 0) return -1;
+    if (parse_value(J, member) != 0) return -1;
+    if (!member) {
+      skip_ws(J);
+      if (J->p < J->end && *J->p == ',') { J->p++; skip_ws(J); continue; }
+      if (J->p < J->end && *J->p == '}') { J->p++; break; }
+      return fail(J, J->p, "expected ',' or '}' in object");
+    }
     n++;
     J->pending += 2;
     if (J->pending >= JSON_PENDING || n == JSON_CHUNK) {
@@ -341,39 +373,40 @@ static int parse_object(jparser *J) {
     if (J->p < J->end && *J->p == '}') { J->p++; break; }
     return fail(J, J->p, "expected ',' or '}' in object");
   }
-  flush_members(J, base, &tidx, 1, n, 0, 0);
+  if (keep) flush_members(J, base, &tidx, 1, n, 0, 0);
   return 0;
 }
 
-static int parse_value(jparser *J) {
+/* Parses one value and pushes it, or (keep == 0) only checks it. */
+static int parse_value(jparser *J, int keep) {
   if (J->p >= J->end) return fail(J, J->p, "expected a value");
   switch (*J->p) {
-    case '"': return parse_string(J);
+    case '"': return parse_string(J, keep);
     case '{':
     case '[': {
       if (++J->depth > JSON_MAX_DEPTH) return fail(J, J->p, "nested deeper than 1000 levels");
-      int r = *J->p == '{' ? parse_object(J) : parse_array(J);
+      int r = *J->p == '{' ? parse_object(J, keep) : parse_array(J, keep);
       J->depth--;
       return r;
     }
     case 't':
       if (literal(J, "true", 4) != 0) return -1;
-      lua_pushboolean(J->L, 1);
+      if (keep) lua_pushboolean(J->L, 1);
       return 0;
     case 'f':
       if (literal(J, "false", 5) != 0) return -1;
-      lua_pushboolean(J->L, 0);
+      if (keep) lua_pushboolean(J->L, 0);
       return 0;
     case 'n':
       if (literal(J, "null", 4) != 0) return -1;
-      lua_pushlightuserdata(J->L, NULL);   /* cjson.null */
+      if (keep) lua_pushlightuserdata(J->L, NULL);   /* cjson.null */
       return 0;
     case 'N':
       if (literal(J, "NaN", 3) != 0) return -1;
-      lua_pushnumber(J->L, NAN);
+      if (keep) lua_pushnumber(J->L, NAN);
       return 0;
     default:
-      if (*J->p == '-' || *J->p == 'I' || (*J->p >= '0' && *J->p <= '9')) return parse_number(J);
+      if (*J->p == '-' || *J->p == 'I' || (*J->p >= '0' && *J->p <= '9')) return parse_number(J, keep);
       return fail(J, J->p, "expected a value");
   }
 }
@@ -381,16 +414,19 @@ static int parse_value(jparser *J) {
 static int l_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
   jparser J;
   J.L = L;
   J.start = J.p = s;
   J.end = s + len;
+  J.skip = lua_istable(L, 2) ? 2 : 0;
   J.depth = 0;
   J.pending = 0;
   J.err[0] = '\0';
   int top = lua_gettop(L);
   skip_ws(&J);
-  int r = parse_value(&J);
+  int r = parse_value(&J, 1);
   if (r == 0) {
     skip_ws(&J);
     if (J.p < J.end) r = fail(&J, J.p, "unexpected data after the JSON value");

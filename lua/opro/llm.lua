@@ -447,8 +447,9 @@ local function chat_parser(proto, stream)
       return out, msg, can_retry, code
     end
   end
+  local skip = proto.reply_skip
   return function(raw)
-    local obj, why = decode(raw)
+    local obj, why = decode(raw, skip)
     if obj == nil then return nil, not_json(raw, why), true end
     return proto.parse_chat(obj)
   end
@@ -513,23 +514,24 @@ local function request_chat(self, messages, chars, p, n, keys)
   -- the paid response and its call record are written together: a cache
   -- that can (the store's) makes them one transaction, so a kill never keeps
   -- a response whose cost was not recorded
-  local function keep()
-    record(self, S, { key = keys and keys[1], keys = keys and n > 1 and keys or nil, request = body,
-      response = st.body, status = st.status, usage = usage, latency = st.latency, attempts = st.attempts,
-      cost = cost, cached = false, request_id = rid })
-    if keys then
-      for i, c in ipairs(out.choices) do
-        local k = keys[i]
-        if k and not c.no_text then   -- a choice without text is not an answer to replay
-          self.cache:put(k, encode{ text = c.text, finish_reason = c.finish_reason, request_id = rid,
-            usage = i == 1 and usage or nil })
+  if keys or self.on_call then
+    local function keep()
+      record(self, S, { key = keys and keys[1], keys = keys and n > 1 and keys or nil, request = body,
+        response = st.body, status = st.status, usage = usage, latency = st.latency, attempts = st.attempts,
+        cost = cost, cached = false, request_id = rid })
+      if keys then
+        for i, c in ipairs(out.choices) do
+          local k = keys[i]
+          if k and not c.no_text then   -- a choice without text is not an answer to replay
+            self.cache:put(k, encode{ text = c.text, finish_reason = c.finish_reason, request_id = rid,
+              usage = i == 1 and usage or nil })
+          end
         end
       end
     end
+    local cache = keys and self.cache
+    if cache and cache.atomically then cache:atomically(keep) else keep() end
   end
-  local cache = keys and self.cache
-  if cache and cache.atomically then cache:atomically(keep)
-  elseif keys or self.on_call then keep() end
   return out.choices, info
 end
 

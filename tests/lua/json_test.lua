@@ -238,4 +238,67 @@ T.test("arbitrary bytes never raise: a value or nil and a message", function()
   end
 end)
 
+
+-- the value without the members named in skip, at any depth
+local function without(v, skip)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do
+    if not (type(k) == "string" and skip[k]) then out[k] = without(x, skip) end
+  end
+  return out
+end
+
+T.test("skip: the named members are left out at any depth, the rest is as without skip", function()
+  local skip = { object = true, details = true, logprobs = true }
+  local v = json.decode('{"object":"x","a":{"details":{"n":[1,2,{"q":"\\u00e9"}]},"b":1},' ..
+    '"list":[{"logprobs":null,"c":true},{"object":[]}],"details":1e400,"d":"ok"}', skip)
+  local ok, why = same(v, { a = { b = 1.0 }, list = { { c = true }, {} }, d = "ok" })
+  T.ok(ok, why)
+  -- an object left empty is an empty table; a repeated skipped key is still left out
+  ok, why = same(json.decode('{"object":1,"object":{"x":1}}', skip), {})
+  T.ok(ok, why)
+  -- names only: a string value equal to a skipped name stays
+  T.eq(json.decode('["object"]', skip)[1], "object")
+  T.raises(function() json.decode("{}", "object") end, "table expected")
+  -- random documents, skipping some of their member names
+  for _ = 1, 2000 do
+    local text = respace(cjson.encode(rvalue(0)))
+    local names = {}
+    for name in text:gmatch('"([^"\\]*k)"%s*:') do if rnd(2) == 1 then names[name] = true end end
+    local got, err = json.decode(text, names)
+    T.ok(err == nil, tostring(err))
+    ok, why = same(got, without(json.decode(text), names))
+    T.ok(ok, tostring(why) .. " in " .. text:sub(1, 200))
+  end
+end)
+
+T.test("skip: a skipped member's value is still checked, with the same message", function()
+  local skip = { s = true }
+  local bad = {
+    '{"s":[1,]}', '{"s":{"a":1,}}', '{"s":{"a" 1}}', '{"s":[1 2]}', '{"s":"abc', '{"s":"\\x"}',
+    '{"s":"\\u12G4"}', '{"s":-}', '{"s":1e}', '{"s":nul}', '{"s":<html>}', '{"s":',
+    '{"s":' .. string.rep("[", 1001) .. string.rep("]", 1001) .. "}",
+    '{"s":{"t":[{"u":"' .. string.rep("x", 2000) .. '\\q"}]}}',
+    '{"s":1} x', '{"s":1 "t":2}',
+  }
+  for _, text in ipairs(bad) do
+    local v1, e1 = json.decode(text)
+    local v2, e2 = json.decode(text, skip)
+    T.eq(v1, nil, text:sub(1, 60))
+    T.eq(v2, nil, text:sub(1, 60))
+    T.eq(e2, e1, text:sub(1, 60))
+  end
+  -- and what decodes without skip decodes with it
+  for _ = 1, 3000 do
+    local bytes = { "{", "}", "[", "]", '"', ":", ",", "\\", "u", "s", "0", "1", "e", "-", ".", "n", "t", " ", "\255" }
+    local t = { '{"s":' }
+    for i = 2, rnd(16) + 1 do t[i] = bytes[rnd(#bytes)] end
+    local text = table.concat(t)
+    local v1, e1 = json.decode(text)
+    local v2, e2 = json.decode(text, skip)
+    T.eq(v1 == nil, v2 == nil, text)
+    T.eq(e2, e1, text)
+  end
+end)
 T.done()

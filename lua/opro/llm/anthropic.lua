@@ -78,6 +78,11 @@ end
 --- Parsed response: one choice {text=, finish_reason=}; a message without
 -- text (a refusal, tool_use blocks only) fails with nil, message, false,
 -- "no_text" (openai.with_text).
+--- Members of a reply that parse_chat never reads, at any depth (see
+-- openai.reply_skip).
+M.reply_skip = { model = true, role = true, stop_sequence = true, citations = true, service_tier = true,
+  cache_creation = true, cache_creation_input_tokens = true, cache_read_input_tokens = true }
+
 function M.parse_chat(obj)
   if type(obj) ~= "table" then return nil, "the response is not a JSON object", true end
   if obj.type == "error" then return nil, M.error_message(obj), false end

@@ -125,6 +125,11 @@ end
 -- (finishReason SAFETY, RECITATION, ...; function calls) is
 -- { text = "", no_text = why }; when none has text, or the prompt was
 -- blocked, the response fails with nil, message, false, "no_text".
+--- Members of a reply that parse_chat never reads, at any depth (see
+-- openai.reply_skip).
+M.reply_skip = { modelVersion = true, avgLogprobs = true, logprobsResult = true, citationMetadata = true,
+  promptTokensDetails = true, candidatesTokensDetails = true, cacheTokensDetails = true }
+
 function M.parse_chat(obj)
   if type(obj) ~= "table" then return nil, "the response is not a JSON object", true end
   if obj.error ~= nil and obj.error ~= null then return nil, M.error_message(obj), false end

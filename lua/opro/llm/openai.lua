@@ -97,6 +97,13 @@ local function no_text_why(text, null_content, refusal, tools, finish, empty_wha
   return table.concat(why, "; ")
 end
 
+--- Members of a chat reply that parse_chat never reads, at any depth: the
+-- decoder leaves them out (opro.core.json.decode's skip) and makes no Lua
+-- value for them. The raw reply, which on_call records, keeps them.
+M.reply_skip = { object = true, created = true, model = true, system_fingerprint = true, service_tier = true,
+  logprobs = true, annotations = true, audio = true, total_tokens = true,
+  prompt_tokens_details = true, completion_tokens_details = true }
+
 --- Parsed response: {choices={{text=, finish_reason=[, no_text=]}...}, usage=, id=}
 -- or nil, message, retryable[, code]. A choice without text (content
 -- null; or empty with a refusal, tool calls or finish_reason
