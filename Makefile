@@ -53,11 +53,12 @@ LUA_FILES = $(shell find lua -name '*.lua' | sort)
 all: bin/opro-lua $(if $(SIM_SRC),bin/opro-sim)
 
 # Binaries are built per variant and copied to bin/ so `make` and
-# `make SANITIZE=1` never mix objects.
+# `make SANITIZE=1` never mix objects; copied beside and renamed, so a
+# running opro-sim or opro-lua ("text file busy") does not stop the build.
 bin/opro-lua: $(OUT)/opro-lua FORCE
-	@mkdir -p bin; cmp -s $< $@ || cp $< $@
+	@mkdir -p bin; cmp -s $< $@ || { cp $< $@.new && mv -f $@.new $@; }
 bin/opro-sim: $(OUT)/opro-sim FORCE
-	@mkdir -p bin; cmp -s $< $@ || cp $< $@
+	@mkdir -p bin; cmp -s $< $@ || { cp $< $@.new && mv -f $@.new $@; }
 FORCE:
 
 $(OUT)/opro-lua: $(OUT)/host/main.o $(OUT)/libopro.a
