@@ -10,7 +10,14 @@ static int inflight_now, inflight_peak;
  * handle, and a reused handle costs far less than a new one. A handle whose
  * last request had the same shape (a POST with a body, say) is reused as
  * it is: http_start sets every option such a request varies in. Any other
- * is reset first (curl_easy_reset) and given the fixed options again. */
+ * is reset first (curl_easy_reset) and given the fixed options again.
+ *
+ * The URL is given to curl parsed (CURLOPT_CURLU) and kept with the handle:
+ * a request to the URL the handle's last request went to sets no URL
+ * option, and curl copies the parsed URL instead of parsing and
+ * rebuilding the text (which it does on every transfer given only
+ * CURLOPT_URL). CURLOPT_URL is set beside it, so curl's own copy of the
+ * text is the same URL. */
 #define POOL_MAX 256
 enum {
   HTTP_SHAPE_FRESH,       /* new from curl_easy_init */
@@ -21,32 +28,52 @@ enum {
 static struct pooled {
   CURL *easy;
   int shape;
+  CURLU *uh;
+  char *uh_url;
 } pool[POOL_MAX];
 static int npool;
 
-static CURL *easy_get(int *shape) {
+/* a handle for r (r->easy, r->shape, r->uh, r->uh_url) */
+static void easy_get(http_request *r) {
   if (npool > 0) {
     npool--;
-    *shape = pool[npool].shape;
-    return pool[npool].easy;
+    r->easy = pool[npool].easy;
+    r->shape = pool[npool].shape;
+    r->uh = pool[npool].uh;
+    r->uh_url = pool[npool].uh_url;
+    return;
   }
-  *shape = HTTP_SHAPE_FRESH;
-  return curl_easy_init();
+  r->easy = curl_easy_init();
+  r->shape = HTTP_SHAPE_FRESH;
 }
 
-static void easy_put(CURL *e, int shape) {
-  if (!e) return;
+static void easy_cleanup(CURL *e, CURLU *uh, char *uh_url) {
+  curl_easy_cleanup(e);    /* before the URL handle it may point to */
+  curl_url_cleanup(uh);
+  free(uh_url);
+}
+
+/* takes r's handle back into the pool */
+static void easy_put(http_request *r) {
   if (npool < POOL_MAX) {
-    pool[npool].easy = e;
-    pool[npool].shape = shape;
+    pool[npool].easy = r->easy;
+    pool[npool].shape = r->shape;
+    pool[npool].uh = r->uh;
+    pool[npool].uh_url = r->uh_url;
     npool++;
   } else {
-    curl_easy_cleanup(e);
+    easy_cleanup(r->easy, r->uh, r->uh_url);
   }
+  r->easy = NULL;
+  r->uh = NULL;
+  r->uh_url = NULL;
 }
 
 static void pool_drain(void) {
-  while (npool > 0) curl_easy_cleanup(pool[--npool].easy);
+  while (npool > 0) {
+    npool--;
+    easy_cleanup(pool[npool].easy, pool[npool].uh, pool[npool].uh_url);
+  }
 }
 
 static int buf_append(http_buf *b, const char *p, size_t n) {
@@ -96,7 +123,7 @@ http_request *http_new(sched *S, const char *url) {
   r->xfer.done = on_transfer_done;
   r->url = url;
   r->method = "GET";
-  r->easy = easy_get(&r->shape);
+  easy_get(r);
   size_t qlen = strcspn(url, "?#");
   r->url_for_errors = malloc(qlen + 1);
   if (!r->easy || !r->url_for_errors) { http_free(r); return NULL; }
@@ -182,6 +209,37 @@ static int set_method(http_request *r, int shape) {
   return 0;
 }
 
+/* Gives the handle r->url, parsed, unless it has it already (and was not
+ * reset: a reset forgets the URL). A URL curl's parser refuses is given
+ * as text, so the transfer fails with curl's usual error. */
+static int set_url(http_request *r, int was_reset) {
+  CURL *e = r->easy;
+  if (r->uh_url && strcmp(r->uh_url, r->url) == 0) {
+    if (!was_reset) return 0;
+    return curl_easy_setopt(e, CURLOPT_URL, r->url) == CURLE_OK &&
+           curl_easy_setopt(e, CURLOPT_CURLU, r->uh) == CURLE_OK ? 0 : -1;
+  }
+  CURLU *uh = curl_url();
+  char *copy = strdup(r->url);
+  if (uh && copy &&
+      curl_url_set(uh, CURLUPART_URL, r->url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+      curl_easy_setopt(e, CURLOPT_URL, r->url) == CURLE_OK && curl_easy_setopt(e, CURLOPT_CURLU, uh) == CURLE_OK) {
+    curl_url_cleanup(r->uh);      /* the handle no longer points to it */
+    free(r->uh_url);
+    r->uh = uh;
+    r->uh_url = copy;
+    return 0;
+  }
+  curl_url_cleanup(uh);
+  free(copy);
+  curl_easy_setopt(e, CURLOPT_CURLU, NULL);
+  curl_url_cleanup(r->uh);
+  free(r->uh_url);
+  r->uh = NULL;
+  r->uh_url = NULL;
+  return curl_easy_setopt(e, CURLOPT_URL, r->url) == CURLE_OK ? 0 : -1;
+}
+
 /* curl asks "Expect: 100-continue" (a round trip) before a body of more
  * than 1 MiB; an empty Expect header stops it */
 #define EXPECT_THRESHOLD (1024 * 1024)
@@ -198,12 +256,13 @@ int http_start(http_request *r, void (*on_done)(http_request *, void *), void *u
   else if (strcmp(r->method, "POST") == 0 && r->req_body) shape = HTTP_SHAPE_POST_BODY;
   int prev = r->shape;
   r->shape = HTTP_SHAPE_OTHER;       /* until every option below is set */
-  if (shape == HTTP_SHAPE_OTHER || shape != prev) {
+  int reset = shape == HTTP_SHAPE_OTHER || shape != prev;
+  if (reset) {
     if (prev != HTTP_SHAPE_FRESH) curl_easy_reset(e);
     set_fixed(r);
   }
   if (set_method(r, shape) != 0) return -1;
-  if (curl_easy_setopt(e, CURLOPT_URL, r->url) != CURLE_OK) return -1;
+  if (set_url(r, reset) != 0) return -1;
   curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)&r->xfer);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
@@ -239,7 +298,7 @@ void http_free(http_request *r) {
     curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, NULL);  /* errbuf goes with r */
     curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, NULL);   /* and the header list */
     if (r->req_body) curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, "");   /* and the body */
-    easy_put(r->easy, r->shape);
+    easy_put(r);
   }
   curl_slist_free_all(r->headers);
   free(r->body.data);

@@ -38,6 +38,8 @@ struct http_request {
   size_t req_body_len;
   long total_ms, connect_ms;
   int shape;                    /* HTTP_SHAPE_* of this request */
+  CURLU *uh;                    /* the easy handle's parsed URL (goes with the handle) */
+  char *uh_url;                 /* the URL uh was parsed from */
 };
 
 /* Creates a request for url (which must stay valid until http_start).

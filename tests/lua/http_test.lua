@@ -79,6 +79,33 @@ T.test("reused handles carry nothing from one request to the next (method, body,
   T.ok(resp, err)
 end)
 
+T.test("reused handles keep their parsed URL only for the same URL: each request goes where it says", function()
+  -- one after another, so each request gets the handle the last one left
+  local urls = { "/echo?q=1", "/echo?q=1", "/echo?q=2", "/echo", "/echo?q=%20a%2Fb", "/echo?q=1#frag", "/echo?q=1" }
+  for round = 1, 2 do
+    for i, u in ipairs(urls) do
+      local what = string.format("round %d request %d (%s)", round, i, u)
+      local resp, err = http.request{ url = base .. u, body = i % 2 == 0 and "b" or nil }
+      T.ok(resp, tostring(err) .. " " .. what)
+      local echo = cjson.decode(resp.body)
+      T.eq(echo.path, "/echo", what)
+      T.eq(echo.query, (u:match("%?([^#]*)") or ""), what)
+    end
+  end
+  -- a URL curl's parser refuses fails as curl reports it; the next request is fine
+  local resp, err, code = http.request{ url = "http://127.0.0.1:99999/echo", body = "x" }
+  T.eq(resp, nil)
+  T.ok(tostring(err):find("127.0.0.1:99999", 1, true), err)
+  T.eq(code, "transport")
+  resp, err = http.request{ url = base .. "/echo?after=1", body = "x" }
+  T.ok(resp, err)
+  T.eq(cjson.decode(resp.body).query, "after=1")
+  -- the same path on another host name goes to that host
+  resp, err = http.request{ url = "http://localhost:" .. port .. "/echo?host=2", body = "x" }
+  T.ok(resp, err)
+  T.eq(cjson.decode(resp.body).query, "host=2")
+end)
+
 T.test("a keep-alive connection the server closes while idle: no busy loop, the next request reconnects", function()
   for round = 1, 3 do
     local resp, err = http.request{ url = base .. "/close_later" }
