@@ -139,13 +139,14 @@ int http_set_method(http_request *r, const char *method) {
 
 int http_add_header(http_request *r, const char *name, const char *value) {
   size_t n = strlen(name), v = strlen(value);
-  char *line = malloc(n + v + 3);
+  char small[256];    /* "name: value" (curl_slist_append copies it) */
+  char *line = n + v + 3 <= sizeof small ? small : malloc(n + v + 3);
   if (!line) return -1;
   memcpy(line, name, n);
   memcpy(line + n, ": ", 2);
   memcpy(line + n + 2, value, v + 1);
   struct curl_slist *h = curl_slist_append(r->headers, line);
-  free(line);
+  if (line != small) free(line);
   if (!h) return -1;
   r->headers = h;
   return 0;
