@@ -5,6 +5,7 @@
 --    ideal ceil(calls / concurrency) * 0.2 s. Target: ratio <= 1.15.
 -- Prints a Markdown section (see bench/run).
 local http = require "opro.core.http"
+local cpu_times = require("opro.core.task").cpu_times
 local cjson = require "cjson"
 
 local root = os.getenv("OPRO_ROOT") or "."
@@ -71,11 +72,13 @@ local function cpu_run(n, conc, opts, base)
   local llm = opro.llm(cfg)
   local items = range(n)
   local c0, w0 = os.clock(), opro.now()
+  local u0, s0 = cpu_times()
   opro.map(items, function(i)
     local text, err = llm:chat(prompt .. " #" .. i)
     if not text then error(err) end
   end, { concurrency = conc })
-  return (os.clock() - c0) / n * 1e6, n / (opro.now() - w0)
+  local u1, s1 = cpu_times()
+  return (os.clock() - c0) / n * 1e6, n / (opro.now() - w0), (u1 - u0) / n * 1e6, (s1 - s0) / n * 1e6
 end
 
 cpu_run(500, 16)   -- warm up (connections, pools)
@@ -88,18 +91,18 @@ local cases = {
 }
 -- the cases take turns (a slow spell of the machine hits all of them), each
 -- run from a collected heap
-local us, rates = {}, {}
+local us, rates, users, kernels = {}, {}, {}, {}
+for c = 1, #cases do us[c], rates[c], users[c], kernels[c] = {}, {}, {}, {} end
 for r = 1, 5 do
   for c, cfg in ipairs(cases) do
     collectgarbage()
-    local u, rate = cpu_run(2000, 16, cfg[2], cfg[3])
-    us[c] = us[c] or {}
-    rates[c] = rates[c] or {}
-    us[c][r], rates[c][r] = u, rate
+    us[c][r], rates[c][r], users[c][r], kernels[c][r] = cpu_run(2000, 16, cfg[2], cfg[3])
   end
 end
 local rows = {}
-for c, cfg in ipairs(cases) do rows[c] = { cfg[1], median(us[c]), median(rates[c]) } end
+for c, cfg in ipairs(cases) do
+  rows[c] = { cfg[1], median(us[c]), median(rates[c]), median(users[c]), median(kernels[c]) }
+end
 os.remove(fixed_persona)
 
 -- cache hits: CPU per answered-from-cache call
@@ -129,14 +132,16 @@ print("Host CPU per call (os.clock of opro-lua only) against a zero-latency opro
 print("median of 5 runs of 2000 calls (the cases take turns). Target: <= 50 us per call. The simulator runs on the same 2 cores")
 print("(its default persona costs it 140-550 us per request, see its section), which slows the client")
 print("too (caches, preemption, cross-core wake-ups); the rows with a fixed-text persona show the")
-print("client with a lighter simulator beside it.")
+print("client with a lighter simulator beside it. User and kernel: the same runs split by getrusage")
+print("(each a median of its own, so they need not add up); the kernel part is loopback TCP and")
+print("waking the simulator's threads, and varies most from run to run on a VM.")
 print()
-print("| case | CPU per call | calls/s (wall) |")
-print("|---|---:|---:|")
+print("| case | CPU per call | user | kernel | calls/s (wall) |")
+print("|---|---:|---:|---:|---:|")
 for _, r in ipairs(rows) do
-  print(string.format("| %s | %.1f us | %.0f |", r[1], r[2], r[3]))
+  print(string.format("| %s | %.1f us | %.1f us | %.1f us | %.0f |", r[1], r[2], r[4], r[5], r[3]))
 end
-print(string.format("| cache hit (no request) | %.1f us | - |", hit_us))
+print(string.format("| cache hit (no request) | %.1f us | - | - | - |", hit_us))
 print()
 print(string.format("Latency-bound: %d calls, 200 ms latency, concurrency %d: wall %.3f s (median of 3),", calls, conc, wall))
 print(string.format("ideal %.2f s, ratio **%.3f** (target <= 1.15); peak in flight at the sim %d.", ideal, wall / ideal, math.floor(peak)))

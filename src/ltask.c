@@ -1,8 +1,9 @@
 /* opro.core.task: the Lua face of the scheduler — spawn, sleep, now,
- * await, and the task userdata (see sched.h). opro.wait and opro.map are
+ * cpu_times, await, and the task userdata (see sched.h). opro.wait and opro.map are
  * written in Lua on top of these (lua/opro/init.lua). */
 #include <lauxlib.h>
 #include <math.h>
+#include <sys/resource.h>
 
 #include "sched.h"
 
@@ -34,6 +35,20 @@ static int l_sleep(lua_State *L) {
 static int l_now(lua_State *L) {
   lua_pushnumber(L, sched_now());
   return 1;
+}
+
+/* cpu_times() -> user, system: this process's CPU seconds in user space and
+ * in the kernel (os.clock gives only their sum) */
+static int l_cpu_times(lua_State *L) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) {
+    luaL_pushfail(L);
+    lua_pushliteral(L, "getrusage failed");
+    return 2;
+  }
+  lua_pushnumber(L, (lua_Number)ru.ru_utime.tv_sec + (lua_Number)ru.ru_utime.tv_usec / 1e6);
+  lua_pushnumber(L, (lua_Number)ru.ru_stime.tv_sec + (lua_Number)ru.ru_stime.tv_usec / 1e6);
+  return 2;
 }
 
 /* await(list): blocks until at least one task of the list has ended.
@@ -182,7 +197,7 @@ static const luaL_Reg task_meta[] = {
   {"__tostring", t_tostring}, {"__close", t_close}, {"__index", NULL}, {NULL, NULL}};
 
 static const luaL_Reg funcs[] = {
-  {"spawn", l_spawn}, {"sleep", l_sleep}, {"now", l_now}, {"await", l_await},
+  {"spawn", l_spawn}, {"sleep", l_sleep}, {"now", l_now}, {"cpu_times", l_cpu_times}, {"await", l_await},
   {"current", l_current}, {"park", l_park}, {"unpark", l_unpark}, {NULL, NULL}};
 
 int luaopen_opro_core_task(lua_State *L) {

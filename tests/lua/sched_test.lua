@@ -162,4 +162,21 @@ T.test("opro.current names the running task", function()
   T.ok(opro.current() ~= nil, "the main chunk is a task")
 end)
 
+T.test("cpu_times: user and kernel CPU seconds, growing with work, summing to about os.clock", function()
+  local core = require "opro.core.task"
+  local u0, s0 = core.cpu_times()
+  T.ok(type(u0) == "number" and type(s0) == "number" and u0 >= 0 and s0 >= 0)
+  local c0 = os.clock()
+  local x = 0
+  for i = 1, 3e6 do x = x + i % 7 end           -- user time
+  for _ = 1, 200 do io.open("/dev/null"):close() end   -- kernel time
+  local u1, s1 = core.cpu_times()
+  local c1 = os.clock()
+  T.ok(u1 > u0, "user time grew")
+  T.ok(s1 >= s0, "kernel time did not go back")
+  -- both clocks count this process's CPU: they agree within their resolutions
+  T.ok(math.abs((u1 + s1 - u0 - s0) - (c1 - c0)) < 0.05 + 0.5 * (c1 - c0),
+    string.format("cpu_times %.4f s vs os.clock %.4f s", u1 + s1 - u0 - s0, c1 - c0))
+end)
+
 T.done()
