@@ -17,7 +17,8 @@ static int inflight_now, inflight_peak;
  * option, and curl copies the parsed URL instead of parsing and
  * rebuilding the text (which it does on every transfer given only
  * CURLOPT_URL). CURLOPT_URL is set beside it, so curl's own copy of the
- * text is the same URL. */
+ * text is the same URL. The buffers of the response's body and header lines
+ * also stay with the handle (up to BUF_KEEP bytes each). */
 #define POOL_MAX 256
 enum {
   HTTP_SHAPE_FRESH,       /* new from curl_easy_init */
@@ -25,11 +26,13 @@ enum {
   HTTP_SHAPE_GET,         /* a GET without a body */
   HTTP_SHAPE_POST_BODY    /* a POST with a body */
 };
+#define BUF_KEEP (64 * 1024)
 static struct pooled {
   CURL *easy;
   int shape;
   CURLU *uh;
   char *uh_url;
+  http_buf body, head;    /* emptied, capacity kept */
 } pool[POOL_MAX];
 static int npool;
 
@@ -41,39 +44,45 @@ static void easy_get(http_request *r) {
     r->shape = pool[npool].shape;
     r->uh = pool[npool].uh;
     r->uh_url = pool[npool].uh_url;
+    r->body = pool[npool].body;
+    r->head = pool[npool].head;
     return;
   }
   r->easy = curl_easy_init();
   r->shape = HTTP_SHAPE_FRESH;
 }
 
-static void easy_cleanup(CURL *e, CURLU *uh, char *uh_url) {
-  curl_easy_cleanup(e);    /* before the URL handle it may point to */
-  curl_url_cleanup(uh);
-  free(uh_url);
+static void easy_cleanup(struct pooled *p) {
+  curl_easy_cleanup(p->easy);    /* before the URL handle it may point to */
+  curl_url_cleanup(p->uh);
+  free(p->uh_url);
+  free(p->body.data);
+  free(p->head.data);
 }
 
-/* takes r's handle back into the pool */
-static void easy_put(http_request *r) {
-  if (npool < POOL_MAX) {
-    pool[npool].easy = r->easy;
-    pool[npool].shape = r->shape;
-    pool[npool].uh = r->uh;
-    pool[npool].uh_url = r->uh_url;
-    npool++;
-  } else {
-    easy_cleanup(r->easy, r->uh, r->uh_url);
+/* an emptied buffer, or none when a large response made it large */
+static http_buf buf_kept(http_buf b) {
+  if (b.cap > BUF_KEEP) {
+    free(b.data);
+    return (http_buf){NULL, 0, 0};
   }
+  b.len = 0;
+  return b;
+}
+
+/* takes r's handle (and its URL and buffers) back into the pool */
+static void easy_put(http_request *r) {
+  struct pooled p = {r->easy, r->shape, r->uh, r->uh_url, buf_kept(r->body), buf_kept(r->head)};
+  if (npool < POOL_MAX) pool[npool++] = p;
+  else easy_cleanup(&p);
   r->easy = NULL;
   r->uh = NULL;
   r->uh_url = NULL;
+  r->body = r->head = (http_buf){NULL, 0, 0};
 }
 
 static void pool_drain(void) {
-  while (npool > 0) {
-    npool--;
-    easy_cleanup(pool[npool].easy, pool[npool].uh, pool[npool].uh_url);
-  }
+  while (npool > 0) easy_cleanup(&pool[--npool]);
 }
 
 static int buf_append(http_buf *b, const char *p, size_t n) {
@@ -299,7 +308,7 @@ void http_free(http_request *r) {
     curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, NULL);  /* errbuf goes with r */
     curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, NULL);   /* and the header list */
     if (r->req_body) curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, "");   /* and the body */
-    easy_put(r);
+    easy_put(r);    /* takes the response buffers too */
   }
   curl_slist_free_all(r->headers);
   free(r->body.data);

@@ -106,6 +106,30 @@ T.test("reused handles keep their parsed URL only for the same URL: each request
   T.eq(cjson.decode(resp.body).query, "host=2")
 end)
 
+T.test("reused handles keep their response buffers emptied: no body or header line carries over", function()
+  -- one after another, so each request gets the handle the last one left
+  local seq = { "/status/503", "/echo", "/big?n=300000", "/big?n=5", "/echo", "/big?n=70000", "/status/429", "/big?n=0" }
+  for round = 1, 2 do
+    for i, u in ipairs(seq) do
+      local what = string.format("round %d request %d (%s)", round, i, u)
+      local resp, err = http.request{ url = base .. u }
+      T.ok(resp, tostring(err) .. " " .. what)
+      local n = tonumber(u:match("n=(%d+)"))
+      if n then
+        T.eq(#resp.body, n, what)
+        T.eq(resp.body, ("x"):rep(n), what)
+      elseif u == "/echo" then
+        T.eq(cjson.decode(resp.body).path, "/echo", what)
+      else
+        T.eq(resp.body, '{"error":"x"}', what)
+      end
+      -- only the error statuses send Retry-After
+      T.eq(resp.headers["retry-after"], u:find("^/status/") and "1" or nil, what)
+      T.eq(resp.headers["x-multi"], u == "/echo" and "a, b" or nil, what)
+    end
+  end
+end)
+
 T.test("a keep-alive connection the server closes while idle: no busy loop, the next request reconnects", function()
   for round = 1, 3 do
     local resp, err = http.request{ url = base .. "/close_later" }
