@@ -36,7 +36,7 @@ static struct pooled {
 } pool[POOL_MAX];
 static int npool;
 
-/* a handle for r (r->easy, r->shape, r->uh, r->uh_url) */
+/* a handle for r, with what the pool kept for it (shape, parsed URL, buffers) */
 static void easy_get(http_request *r) {
   if (npool > 0) {
     npool--;

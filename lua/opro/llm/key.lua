@@ -94,7 +94,7 @@ function M.request_text(provider, model, messages, p, sample, choice)
   return M.canonical(request_of(provider, model, messages, p, sample, choice))
 end
 
-local canonical_sha256 = hash.canonical_sha256 or function(v) return hash.sha256(M.canonical_lua(v)) end
+local canonical_sha256 = hash.canonical_sha256
 
 --- The key of a chat request (the SHA-256 of request_text).
 function M.of_request(provider, model, messages, p, sample, choice)
