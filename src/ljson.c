@@ -301,32 +301,25 @@ static int parse_array(jparser *J, int keep) {
     if (keep) lua_createtable(L, 0, 0);
     return 0;
   }
-  if (!keep) {
-    for (;;) {
-      if (parse_value(J, 0) != 0) return -1;
-      skip_ws(J);
-      if (J->p < J->end && *J->p == ',') { J->p++; skip_ws(J); continue; }
-      if (J->p < J->end && *J->p == ']') { J->p++; return 0; }
-      return fail(J, J->p, "expected ',' or ']' in array");
-    }
-  }
   int base = lua_gettop(L), tidx = 0, n = 0;
   lua_Integer done = 0;
   for (;;) {
-    if (!lua_checkstack(L, 4)) return fail(J, J->p, "array too large for the Lua stack");
-    if (parse_value(J, 1) != 0) return -1;
-    n++;
-    if (++J->pending >= JSON_PENDING || n == JSON_CHUNK) {
-      flush_members(J, base, &tidx, 0, n, done, 1);
-      done += n;
-      n = 0;
+    if (keep && !lua_checkstack(L, 4)) return fail(J, J->p, "array too large for the Lua stack");
+    if (parse_value(J, keep) != 0) return -1;
+    if (keep) {
+      n++;
+      if (++J->pending >= JSON_PENDING || n == JSON_CHUNK) {
+        flush_members(J, base, &tidx, 0, n, done, 1);
+        done += n;
+        n = 0;
+      }
     }
     skip_ws(J);
     if (J->p < J->end && *J->p == ',') { J->p++; skip_ws(J); continue; }
     if (J->p < J->end && *J->p == ']') { J->p++; break; }
     return fail(J, J->p, "expected ',' or ']' in array");
   }
-  flush_members(J, base, &tidx, 0, n, done, 0);
+  if (keep) flush_members(J, base, &tidx, 0, n, done, 0);
   return 0;
 }
 
@@ -356,17 +349,13 @@ static int parse_object(jparser *J, int keep) {
     J->p++;
     skip_ws(J);
     if (parse_value(J, member) != 0) return -1;
-    if (!member) {
-      skip_ws(J);
-      if (J->p < J->end && *J->p == ',') { J->p++; skip_ws(J); continue; }
-      if (J->p < J->end && *J->p == '}') { J->p++; break; }
-      return fail(J, J->p, "expected ',' or '}' in object");
-    }
-    n++;
-    J->pending += 2;
-    if (J->pending >= JSON_PENDING || n == JSON_CHUNK) {
-      flush_members(J, base, &tidx, 1, n, 0, 1);
-      n = 0;
+    if (member) {
+      n++;
+      J->pending += 2;
+      if (J->pending >= JSON_PENDING || n == JSON_CHUNK) {
+        flush_members(J, base, &tidx, 1, n, 0, 1);
+        n = 0;
+      }
     }
     skip_ws(J);
     if (J->p < J->end && *J->p == ',') { J->p++; skip_ws(J); continue; }
