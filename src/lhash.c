@@ -270,21 +270,24 @@ static void jb_value(lua_State *L, jbuf *b, int idx, int depth) {
   lua_settop(L, small ? base : base - 1);   /* the values, or the keys' userdata */
 }
 
-static int l_canonical_json(lua_State *L) {
+/* the canonical text of argument 1, in the state's buffer */
+static jbuf *encode_arg(lua_State *L) {
   luaL_checkany(L, 1);
   lua_settop(L, 1);
   jbuf *b = scratch(L);
   jb_value(L, b, 1, 0);
+  return b;
+}
+
+static int l_canonical_json(lua_State *L) {
+  jbuf *b = encode_arg(L);
   lua_pushlstring(L, b->p ? b->p : "", b->n);
   scratch_trim(b);
   return 1;
 }
 
 static int l_canonical_sha256(lua_State *L) {
-  luaL_checkany(L, 1);
-  lua_settop(L, 1);
-  jbuf *b = scratch(L);
-  jb_value(L, b, 1, 0);
+  jbuf *b = encode_arg(L);
   char hex[65];
   sha256_hex(b->p ? b->p : "", b->n, hex);
   lua_pushlstring(L, hex, 64);
