@@ -231,22 +231,22 @@ static int set_url(http_request *r, int was_reset) {
   }
   CURLU *uh = curl_url();
   char *copy = strdup(r->url);
-  if (uh && copy &&
-      curl_url_set(uh, CURLUPART_URL, r->url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
-      curl_easy_setopt(e, CURLOPT_URL, r->url) == CURLE_OK && curl_easy_setopt(e, CURLOPT_CURLU, uh) == CURLE_OK) {
-    curl_url_cleanup(r->uh);      /* the handle no longer points to it */
-    free(r->uh_url);
-    r->uh = uh;
-    r->uh_url = copy;
-    return 0;
+  int parsed = uh && copy &&
+               curl_url_set(uh, CURLUPART_URL, r->url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+               curl_easy_setopt(e, CURLOPT_URL, r->url) == CURLE_OK &&
+               curl_easy_setopt(e, CURLOPT_CURLU, uh) == CURLE_OK;
+  if (!parsed) {
+    curl_url_cleanup(uh);
+    free(copy);
+    uh = NULL;
+    copy = NULL;
+    curl_easy_setopt(e, CURLOPT_CURLU, NULL);
   }
-  curl_url_cleanup(uh);
-  free(copy);
-  curl_easy_setopt(e, CURLOPT_CURLU, NULL);
-  curl_url_cleanup(r->uh);
+  curl_url_cleanup(r->uh);      /* the handle no longer points to it */
   free(r->uh_url);
-  r->uh = NULL;
-  r->uh_url = NULL;
+  r->uh = uh;
+  r->uh_url = copy;
+  if (parsed) return 0;
   return curl_easy_setopt(e, CURLOPT_URL, r->url) == CURLE_OK ? 0 : -1;
 }
 
